@@ -36,13 +36,17 @@ class VerificationKey {
   // members; for HS256 keys it is an error (FAILED_PRECONDITION): secrets are never published.
   absl::StatusOr<std::string> PublicJwkJson() const;
 
+  // SubjectPublicKeyInfo PEM of the public key (for interop and tooling). FAILED_PRECONDITION
+  // for HS256 keys, like PublicJwkJson.
+  absl::StatusOr<std::string> PublicPem() const;
+
   // RFC 7638 thumbprint (SHA-256, base64url) of the public key; HS256: of the oct JWK.
   const std::string& Thumbprint() const { return thumbprint_; }
 
  private:
   friend class SigningKey;
-  VerificationKey(std::shared_ptr<const KeyMaterial> material, Algorithm algorithm,
-                  std::string kid, std::string thumbprint);
+  VerificationKey(std::shared_ptr<const KeyMaterial> material, Algorithm algorithm, std::string kid,
+                  std::string thumbprint);
 
   std::shared_ptr<const KeyMaterial> material_;
   Algorithm algorithm_;
@@ -59,7 +63,8 @@ class SigningKey {
   static absl::StatusOr<SigningKey> Generate(Algorithm algorithm);
   // PKCS#8 or traditional private key PEM. kid = thumbprint unless `kid` is non-empty.
   static absl::StatusOr<SigningKey> FromPrivatePem(std::string_view pem, std::string_view kid = "");
-  // A private JWK (OKP/EC/RSA with "d", or "oct" with "k" for HS256). kid = JWK "kid" or thumbprint.
+  // A private JWK (OKP/EC/RSA with "d", or "oct" with "k" for HS256). kid = JWK "kid" or
+  // thumbprint.
   static absl::StatusOr<SigningKey> FromJwk(std::string_view jwk_json);
   // HS256 only; INVALID_ARGUMENT when the secret is shorter than 32 bytes.
   static absl::StatusOr<SigningKey> FromHmacSecret(SecretData secret, std::string_view kid = "");

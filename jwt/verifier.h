@@ -16,7 +16,7 @@ namespace tokend::jwt {
 
 // What one call expects of a token, beyond the verifier's fixed policy.
 struct Expectations {
-  std::string audience;                     // required unless any_audience
+  std::string audience;                      // required unless any_audience
   std::vector<std::string> required_scopes;  // each must appear in "scope"
   // Only for revocation by token, where any audience of ours is acceptable.
   bool any_audience = false;
