@@ -2,16 +2,31 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "jwt/secret_data.h"
 #include "jwt/verified_jwt.h"
+#include "jwt/verifier.h"
 #include "jwt/verify_error.h"
+#include "storage/token_store.h"
+
+namespace tokend::keys {
+class KeyRing;
+}
+namespace tokend::metrics {
+struct Metrics;
+}
 
 namespace tokend::core {
 
-// Domain requests and answers of the token service, free of protobuf and gRPC types.
+class Clock;
+class Denylist;
+
+// --- Domain requests and answers of the token service, free of protobuf and gRPC types. ---
 
 struct IssueParams {
   std::string subject;
@@ -26,7 +41,7 @@ struct IssueParams {
 struct IssuedTokens {
   std::string access_token;
   std::string token_id;
-  absl::Time expires_at;
+  absl::Time expires_at;      // the exp claim (whole seconds)
   std::string refresh_token;  // empty unless requested / refreshed
   absl::Time refresh_expires_at;
 };
@@ -55,7 +70,8 @@ enum class InvalidReason {
   kRevoked,
 };
 
-std::string_view InvalidReasonName(InvalidReason reason);  // "MALFORMED", ..., "REVOKED"
+std::string_view InvalidReasonName(InvalidReason reason);            // "MALFORMED", ..., "REVOKED"
+InvalidReason InvalidReasonFromVerifyError(jwt::VerifyError error);  // 1:1
 
 struct VerifyOutcome {
   InvalidReason reason = InvalidReason::kNone;  // kNone: valid
@@ -77,27 +93,7 @@ struct RevokeParams {
   std::string client_id;
 };
 
-}  // namespace tokend::core
-
-// --- the service ------------------------------------------------------------------------------
-
-#include <memory>
-
-#include "jwt/secret_data.h"
-#include "jwt/verifier.h"
-#include "storage/token_store.h"
-
-namespace tokend::keys {
-class KeyRing;
-}
-namespace tokend::metrics {
-struct Metrics;
-}
-
-namespace tokend::core {
-
-class Clock;
-class Denylist;
+// --- The service. ---
 
 struct ServiceConfig {
   std::string issuer = "tokend";
@@ -106,39 +102,78 @@ struct ServiceConfig {
   absl::Duration refresh_ttl = absl::Hours(24 * 14);
   absl::Duration refresh_family_ttl = absl::Hours(24 * 90);
   absl::Duration refresh_reuse_grace = absl::Seconds(10);
-  absl::Duration clock_skew = absl::Seconds(30);
+  absl::Duration clock_skew = absl::Seconds(30);  // at most 5 min (the verifier's cap)
   absl::Duration jwks_max_age = absl::Minutes(10);
   // Derives a retried refresh's child token from its parent (HMAC), so a retry within the grace
-  // window gets the same child without any token stored in clear. Shared by all replicas.
+  // window gets the same child without any token stored in clear. Shared by all replicas; at
+  // least 32 bytes. Empty: a random per-process secret (fine for one replica only: a retry that
+  // lands on another replica would then be treated as reuse).
   jwt::SecretData refresh_derivation_secret;
 };
 
 // Issue / Verify / Refresh / Revoke. Thread-safe. Verify and Issue never touch the store
 // (Issue with a refresh token does). Errors are absl::Status with the codes of CONVENTIONS §4:
 // INVALID_ARGUMENT for bad requests, UNAUTHENTICATED for a refresh token that is unknown,
-// expired, revoked or spent, UNAVAILABLE when the store or a fresh denylist is not at hand.
+// expired, revoked, spent or malformed, PERMISSION_DENIED for a refresh token presented by
+// another client, UNAVAILABLE when the store or a fresh denylist is not at hand. No message
+// ever contains token text. Does not authenticate callers (client_id is taken as given).
 class TokenService {
  public:
+  // OK if `config` is one the constructor accepts: positive TTLs, default <= max, refresh_ttl
+  // <= refresh_family_ttl, clock_skew in [0, 5 min], grace >= 0, a non-empty issuer and a
+  // derivation secret that is empty or >= 32 bytes. main checks this first.
+  static absl::Status ValidateConfig(const ServiceConfig& config);
+
+  // Aborts on a config ValidateConfig rejects (a startup invariant). All references must
+  // outlive the service.
   TokenService(ServiceConfig config, keys::KeyRing& key_ring, storage::TokenStore& store,
                Denylist& denylist, const Clock& clock, metrics::Metrics& metrics);
+  TokenService(const TokenService&) = delete;
+  TokenService& operator=(const TokenService&) = delete;
 
   absl::StatusOr<IssuedTokens> Issue(const IssueParams& params);
-  // OK with a VerifyOutcome for any token; errors only for a bad request or a stale denylist.
+  // OK with a VerifyOutcome for any token; errors only for a bad request (INVALID_ARGUMENT) or a
+  // stale denylist under FailMode::kClosed (UNAVAILABLE).
   absl::StatusOr<VerifyOutcome> Verify(const VerifyParams& params) const;
   absl::StatusOr<IssuedTokens> Refresh(const RefreshParams& params);
+  // Durable in the store before it returns, and applied to the local denylist at once.
+  // Idempotent; OK for a token that is unknown or does not verify (RFC 7009).
   absl::Status Revoke(const RevokeParams& params);
 
   // The JWKS of every published key, and how long clients may cache it.
   std::string JwksJson() const;
   absl::Duration jwks_max_age() const { return config_.jwks_max_age; }
 
+  // Readiness for health checks: a signing key is loaded and the denylist has been synced and
+  // is usable now (fresh, or stale under FailMode::kOpen). OK or UNAVAILABLE with the reason.
+  absl::Status ReadyStatus() const;
+  bool Ready() const { return ReadyStatus().ok(); }
+
+  const ServiceConfig& config() const { return config_; }
+
  private:
+  absl::StatusOr<IssuedTokens> MintAccessToken(const std::string& subject,
+                                               const std::vector<std::string>& audiences,
+                                               const std::vector<std::string>& scopes,
+                                               const std::string& custom_claims_json,
+                                               const std::string& client_id,
+                                               const std::string& session_id, absl::Time now,
+                                               absl::Duration ttl) const;
+  absl::Status RevokeAccessToken(const RevokeParams& params, absl::Time now);
+  absl::Status RevokeRefreshToken(const RevokeParams& params, absl::Time now);
+  absl::Status StoreAndApply(const storage::Revocation& revocation);
+  storage::Revocation FamilyRevocation(const storage::RefreshTokenRecord& record, absl::Time now,
+                                       std::string reason) const;
+  // Records a store failure in metrics and returns it unchanged.
+  absl::Status StoreError(std::string_view operation, absl::Status status) const;
+
   ServiceConfig config_;
   keys::KeyRing& key_ring_;
   storage::TokenStore& store_;
   Denylist& denylist_;
   const Clock& clock_;
   metrics::Metrics& metrics_;
+  jwt::JwtVerifier verifier_;
 };
 
 }  // namespace tokend::core

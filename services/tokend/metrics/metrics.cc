@@ -1,0 +1,239 @@
+#include "services/tokend/metrics/metrics.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace tokend::metrics {
+namespace {
+
+constexpr std::string_view kGrpcService = "tokend.v1.TokenService";
+
+constexpr std::array<std::string_view, kRpcMethodCount> kRpcMethodNames = {
+    "Issue", "Verify", "Refresh", "Revoke", "GetJwks"};
+
+constexpr std::array<std::string_view, kGrpcCodeCount> kGrpcCodeNames = {
+    "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+    "DataLoss", "Unauthenticated"};
+
+constexpr std::array<std::string_view, kRefreshOutcomeCount> kRefreshOutcomeNames = {
+    "rotated", "grace_retry",     "reuse_detected",  "not_found", "expired",
+    "revoked", "client_mismatch", "invalid_request", "error"};
+
+constexpr std::array<std::string_view, kRevokeKindCount> kRevokeKindNames = {
+    "access_token", "token_id", "refresh_token", "subject"};
+
+std::string S(std::string_view v) { return std::string(v); }
+
+}  // namespace
+
+std::string_view RpcMethodName(RpcMethod method) {
+  return kRpcMethodNames[static_cast<size_t>(method)];
+}
+
+std::string_view GrpcCodeName(int code) {
+  if (code < 0 || code >= kGrpcCodeCount) return "Unknown";
+  return kGrpcCodeNames[static_cast<size_t>(code)];
+}
+
+const prometheus::Histogram::BucketBoundaries& Metrics::RpcLatencyBuckets() {
+  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
+  return *kBuckets;
+}
+
+const prometheus::Histogram::BucketBoundaries& Metrics::PropagationBuckets() {
+  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0};
+  return *kBuckets;
+}
+
+Metrics::Metrics(prometheus::Registry& registry)
+    : grpc_server_started_total(prometheus::BuildCounter()
+                                    .Name("grpc_server_started_total")
+                                    .Help("Total number of RPCs started on the server.")
+                                    .Register(registry)),
+      grpc_server_handled_total(
+          prometheus::BuildCounter()
+              .Name("grpc_server_handled_total")
+              .Help("Total number of RPCs completed on the server, regardless of success.")
+              .Register(registry)),
+      grpc_server_handling_seconds(
+          prometheus::BuildHistogram()
+              .Name("grpc_server_handling_seconds")
+              .Help("Histogram of response latency (seconds) of gRPC handled by the server.")
+              .Register(registry)),
+      tokens_issued_total(prometheus::BuildCounter()
+                              .Name("tokend_tokens_issued_total")
+                              .Help("Tokens issued, by kind (access, refresh).")
+                              .Register(registry)),
+      verify_results_total(prometheus::BuildCounter()
+                               .Name("tokend_verify_results_total")
+                               .Help("Verify answers, by result (valid or the reason).")
+                               .Register(registry)),
+      refresh_total(prometheus::BuildCounter()
+                        .Name("tokend_refresh_total")
+                        .Help("Refresh attempts, by outcome.")
+                        .Register(registry)),
+      refresh_reuse_detected_total(
+          prometheus::BuildCounter()
+              .Name("tokend_refresh_reuse_detected_total")
+              .Help("Spent refresh tokens presented again outside the grace window; each "
+                    "revoked its family.")
+              .Register(registry)),
+      revocations_total(prometheus::BuildCounter()
+                            .Name("tokend_revocations_total")
+                            .Help("Successful Revoke calls, by what they named.")
+                            .Register(registry)),
+      denylist_entries(prometheus::BuildGauge()
+                           .Name("tokend_denylist_entries")
+                           .Help("Entries in this replica's in-memory denylist, by kind.")
+                           .Register(registry)),
+      denylist_last_sync_timestamp_seconds(
+          prometheus::BuildGauge()
+              .Name("tokend_denylist_last_sync_timestamp_seconds")
+              .Help("Unix time of the last successful full denylist reload.")
+              .Register(registry)),
+      denylist_staleness_seconds(
+          prometheus::BuildGauge()
+              .Name("tokend_denylist_staleness_seconds")
+              .Help("Seconds since the last successful full denylist reload.")
+              .Register(registry)),
+      denylist_propagation_seconds(
+          prometheus::BuildHistogram()
+              .Name("tokend_denylist_propagation_seconds")
+              .Help("Delay from a revocation's commit (revoked_at) to its application on this "
+                    "replica.")
+              .Register(registry)),
+      store_errors_total(prometheus::BuildCounter()
+                             .Name("tokend_store_errors_total")
+                             .Help("Failed token store calls, by operation and status code.")
+                             .Register(registry)),
+      store_up(prometheus::BuildGauge()
+                   .Name("tokend_store_up")
+                   .Help("1 if the last call to reload from the token store succeeded.")
+                   .Register(registry)),
+      db_pool_connections(prometheus::BuildGauge()
+                              .Name("tokend_db_pool_connections")
+                              .Help("PostgreSQL pool connections, by state (idle, busy).")
+                              .Register(registry)),
+      signing_key_info(prometheus::BuildGauge()
+                           .Name("tokend_signing_key_info")
+                           .Help("1 for the active signing key, labelled by kid and alg.")
+                           .Register(registry)),
+      signing_key_age_seconds(prometheus::BuildGauge()
+                                  .Name("tokend_signing_key_age_seconds")
+                                  .Help("Age of the active signing key, in seconds.")
+                                  .Register(registry)) {
+  for (size_t m = 0; m < kRpcMethodCount; ++m) {
+    const std::string method = S(kRpcMethodNames[m]);
+    started_[m] = &grpc_server_started_total.Add(
+        {{"grpc_service", S(kGrpcService)}, {"grpc_method", method}});
+    handling_[m] = &grpc_server_handling_seconds.Add(
+        {{"grpc_service", S(kGrpcService)}, {"grpc_method", method}}, RpcLatencyBuckets());
+    for (size_t c = 0; c < static_cast<size_t>(kGrpcCodeCount); ++c) {
+      handled_[m][c] = &grpc_server_handled_total.Add({{"grpc_service", S(kGrpcService)},
+                                                       {"grpc_method", method},
+                                                       {"grpc_code", S(kGrpcCodeNames[c])}});
+    }
+  }
+  issued_[static_cast<size_t>(TokenKind::kAccess)] = &tokens_issued_total.Add({{"kind", "access"}});
+  issued_[static_cast<size_t>(TokenKind::kRefresh)] =
+      &tokens_issued_total.Add({{"kind", "refresh"}});
+  for (size_t i = 0; i < kVerifyResultLabels.size(); ++i) {
+    verify_[i] = &verify_results_total.Add({{"result", S(kVerifyResultLabels[i])}});
+  }
+  for (size_t i = 0; i < kRefreshOutcomeCount; ++i) {
+    refresh_[i] = &refresh_total.Add({{"outcome", S(kRefreshOutcomeNames[i])}});
+  }
+  reuse_detected_ = &refresh_reuse_detected_total.Add({});
+  for (size_t i = 0; i < kRevokeKindCount; ++i) {
+    revocations_[i] = &revocations_total.Add({{"kind", S(kRevokeKindNames[i])}});
+  }
+  denylist_token_ids_ = &denylist_entries.Add({{"kind", "token_id"}});
+  denylist_families_ = &denylist_entries.Add({{"kind", "family"}});
+  denylist_subjects_ = &denylist_entries.Add({{"kind", "subject"}});
+  last_sync_ = &denylist_last_sync_timestamp_seconds.Add({});
+  staleness_ = &denylist_staleness_seconds.Add({});
+  propagation_ = &denylist_propagation_seconds.Add({}, PropagationBuckets());
+  store_up_ = &store_up.Add({});
+  pool_idle_ = &db_pool_connections.Add({{"state", "idle"}});
+  pool_busy_ = &db_pool_connections.Add({{"state", "busy"}});
+  key_age_ = &signing_key_age_seconds.Add({});
+}
+
+void Metrics::RpcStarted(RpcMethod method) { started_[static_cast<size_t>(method)]->Increment(); }
+
+void Metrics::ObserveRpc(RpcMethod method, int code, double seconds) {
+  const size_t m = static_cast<size_t>(method);
+  const size_t c =
+      (code < 0 || code >= kGrpcCodeCount) ? 2 /* Unknown */ : static_cast<size_t>(code);
+  handled_[m][c]->Increment();
+  handling_[m]->Observe(seconds);
+}
+
+void Metrics::RecordIssued(TokenKind kind) { issued_[static_cast<size_t>(kind)]->Increment(); }
+
+void Metrics::RecordVerify(size_t result_index) {
+  if (result_index >= verify_.size()) return;  // cannot happen; never crash on a metric
+  verify_[result_index]->Increment();
+}
+
+void Metrics::RecordRefresh(RefreshOutcome outcome) {
+  refresh_[static_cast<size_t>(outcome)]->Increment();
+  if (outcome == RefreshOutcome::kReuseDetected) reuse_detected_->Increment();
+}
+
+void Metrics::RecordRevocation(RevokeKind kind) {
+  revocations_[static_cast<size_t>(kind)]->Increment();
+}
+
+void Metrics::RecordStoreError(std::string_view operation, absl::StatusCode code) {
+  // Family::Add is thread-safe and returns the existing series for a known label set.
+  store_errors_total
+      .Add({{"operation", S(operation)}, {"code", S(GrpcCodeName(static_cast<int>(code)))}})
+      .Increment();
+}
+
+void Metrics::SetDenylistSizes(size_t token_ids, size_t families, size_t subjects) {
+  denylist_token_ids_->Set(static_cast<double>(token_ids));
+  denylist_families_->Set(static_cast<double>(families));
+  denylist_subjects_->Set(static_cast<double>(subjects));
+}
+
+void Metrics::SetDenylistLastSync(absl::Time synced_at) {
+  last_sync_->Set(absl::ToDoubleSeconds(synced_at - absl::UnixEpoch()));
+}
+
+void Metrics::SetDenylistStaleness(absl::Duration staleness) {
+  staleness_->Set(absl::ToDoubleSeconds(staleness));
+}
+
+void Metrics::ObservePropagation(absl::Duration delay) {
+  propagation_->Observe(
+      absl::ToDoubleSeconds(delay < absl::ZeroDuration() ? absl::ZeroDuration() : delay));
+}
+
+void Metrics::SetStoreUp(bool up) { store_up_->Set(up ? 1.0 : 0.0); }
+
+void Metrics::SetDbPoolConnections(size_t idle, size_t busy) {
+  pool_idle_->Set(static_cast<double>(idle));
+  pool_busy_->Set(static_cast<double>(busy));
+}
+
+void Metrics::SetActiveSigningKey(std::string_view kid, std::string_view alg) {
+  absl::MutexLock lock(&mu_);
+  prometheus::Gauge& next = signing_key_info.Add({{"kid", S(kid)}, {"alg", S(alg)}});
+  if (active_key_info_ != nullptr && active_key_info_ != &next) {
+    signing_key_info.Remove(active_key_info_);
+  }
+  next.Set(1.0);
+  active_key_info_ = &next;
+}
+
+void Metrics::SetSigningKeyAge(absl::Duration age) { key_age_->Set(absl::ToDoubleSeconds(age)); }
+
+}  // namespace tokend::metrics
