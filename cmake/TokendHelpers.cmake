@@ -29,8 +29,11 @@ function(tokend_cc_test)
   target_include_directories(${ARG_NAME} PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   target_compile_options(${ARG_NAME} PRIVATE ${TOKEND_WARNINGS})
+  # Paths also as compile definitions: a list in ENVIRONMENT would be split at its ';'.
+  target_compile_definitions(${ARG_NAME} PRIVATE
+    TOKEND_SOURCE_DIR_PATH="${PROJECT_SOURCE_DIR}" TOKEND_BINARY_DIR_PATH="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${ARG_NAME}
     PROPERTIES LABELS "${ARG_LABELS}"
-    ENVIRONMENT "TOKEND_SOURCE_DIR=${PROJECT_SOURCE_DIR};TOKEND_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    ENVIRONMENT "TOKEND_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -16,8 +16,7 @@ void Write(Severity severity, std::string_view message) {
   char level = severity == Severity::kInfo ? 'I' : severity == Severity::kWarning ? 'W' : 'E';
   // Logging is the one place besides SystemClock that reads the wall clock: a log timestamp is
   // not a trust decision.
-  std::string line =
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  std::string line = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   line.push_back(' ');
   line.push_back(level);
   line.append(" tokend: ");

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "services/tokend/core/token_service.h"
+#include "services/tokend/grpc/bounded_executor.h"
+#include "services/tokend/metrics/metrics.h"
+#include "tokend/v1/token_service.grpc.pb.h"
+
+namespace tokend::grpc {
+
+// The gRPC edge of core::TokenService (callback API). For each call it checks the request's
+// shape, maps proto to domain, calls core, maps back and converts the status in ToGrpcStatus;
+// it holds no token semantics. Verify, GetJwks and Issue without a refresh token are CPU-only
+// and run inline on the gRPC callback thread. Calls that may block on PostgreSQL (Issue with a
+// refresh token, Refresh, Revoke) run on a BoundedExecutor sized like the connection pool, and
+// are Finish'ed from there; when its queue is full they answer RESOURCE_EXHAUSTED at once
+// instead of queueing without bound. Every call is counted in grpc_server_started_total,
+// grpc_server_handled_total{grpc_code} and grpc_server_handling_seconds.
+// Thread-safe. Shutdown order: Server::Shutdown() first (it waits for the reactors), then
+// this object's Shutdown() or destructor.
+class TokenServiceGrpc final : public v1::TokenService::CallbackService {
+ public:
+  // Names the caller of an RPC (the client_id recorded with its tokens), or refuses it with
+  // UNAUTHENTICATED / PERMISSION_DENIED. The hook for caller authentication, which is a later
+  // issue: unset, every caller is anonymous (client_id "").
+  using CallerIdentity =
+      std::function<absl::StatusOr<std::string>(const ::grpc::CallbackServerContext&)>;
+
+  struct Options {
+    int blocking_threads = 8;     // like the database connection pool
+    size_t blocking_queue = 256;  // calls waiting for a thread before RESOURCE_EXHAUSTED
+    CallerIdentity caller_identity;
+  };
+
+  TokenServiceGrpc(core::TokenService& service, metrics::Metrics& metrics, Options options);
+  ~TokenServiceGrpc() override;
+
+  // Runs the blocking calls already accepted to completion and joins the workers.
+  void Shutdown();
+
+  ::grpc::ServerUnaryReactor* Issue(::grpc::CallbackServerContext* context,
+                                    const v1::IssueRequest* request,
+                                    v1::TokenResponse* response) override;
+  ::grpc::ServerUnaryReactor* Verify(::grpc::CallbackServerContext* context,
+                                     const v1::VerifyRequest* request,
+                                     v1::VerifyResponse* response) override;
+  ::grpc::ServerUnaryReactor* Refresh(::grpc::CallbackServerContext* context,
+                                      const v1::RefreshRequest* request,
+                                      v1::TokenResponse* response) override;
+  ::grpc::ServerUnaryReactor* Revoke(::grpc::CallbackServerContext* context,
+                                     const v1::RevokeRequest* request,
+                                     v1::RevokeResponse* response) override;
+  ::grpc::ServerUnaryReactor* GetJwks(::grpc::CallbackServerContext* context,
+                                      const v1::GetJwksRequest* request,
+                                      v1::GetJwksResponse* response) override;
+
+ private:
+  using Stopwatch = std::chrono::steady_clock;
+
+  absl::StatusOr<std::string> CallerClientId(const ::grpc::CallbackServerContext& context) const;
+  // Finishes the call inline with `status`, recording metrics.
+  ::grpc::ServerUnaryReactor* FinishNow(::grpc::CallbackServerContext* context,
+                                        metrics::RpcMethod method, Stopwatch::time_point start,
+                                        const absl::Status& status);
+  // Runs `work` on the executor and finishes the call from there.
+  ::grpc::ServerUnaryReactor* RunBlocking(::grpc::CallbackServerContext* context,
+                                          metrics::RpcMethod method, Stopwatch::time_point start,
+                                          std::function<absl::Status()> work);
+  void Complete(::grpc::ServerUnaryReactor* reactor, metrics::RpcMethod method,
+                Stopwatch::time_point start, const absl::Status& status);
+  Stopwatch::time_point Start(metrics::RpcMethod method);
+
+  core::TokenService& service_;
+  metrics::Metrics& metrics_;
+  CallerIdentity caller_identity_;
+  BoundedExecutor executor_;
+};
+
+}  // namespace tokend::grpc

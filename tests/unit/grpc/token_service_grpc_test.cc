@@ -1,0 +1,178 @@
+#include "services/tokend/grpc/token_service_grpc.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "storage/memory/memory_token_store.h"
+#include "tests/testing/metric_value.h"
+#include "tests/unit/core/service_harness.h"
+#include "tokend/v1/token_service.grpc.pb.h"
+
+namespace tokend::grpc {
+namespace {
+
+// A MemoryTokenStore whose FindRefreshToken blocks while `hold` is set, so a test can keep a
+// database-bound call in flight.
+class HoldingTokenStore : public storage::MemoryTokenStore {
+ public:
+  absl::StatusOr<std::optional<storage::RefreshTokenRecord>> FindRefreshToken(
+      const std::string& token_hash) override {
+    if (hold) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+    return storage::MemoryTokenStore::FindRefreshToken(token_hash);
+  }
+  bool hold = false;
+  absl::Notification entered;
+  absl::Notification release;
+};
+
+class TokenServiceGrpcTest : public ::testing::Test {
+ protected:
+  void StartServer(TokenServiceGrpc::Options options) {
+    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, harness_.metrics, options);
+    ::grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(adapter_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::TokenService::NewStub(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                            ::grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    stub_.reset();
+    if (server_) server_->Shutdown();
+    if (adapter_) adapter_->Shutdown();
+  }
+
+  std::optional<double> Handled(const std::string& method, const std::string& code) {
+    return tokend::testing::MetricValue(
+        harness_.registry, "grpc_server_handled_total",
+        {{"grpc_method", method}, {"grpc_code", code}, {"grpc_service", "tokend.v1.TokenService"}});
+  }
+
+  HoldingTokenStore store_;
+  core::testing::ServiceHarness harness_{core::testing::TestConfig(), &store_};
+  std::unique_ptr<TokenServiceGrpc> adapter_;
+  std::unique_ptr<::grpc::Server> server_;
+  std::unique_ptr<v1::TokenService::Stub> stub_;
+};
+
+TEST_F(TokenServiceGrpcTest, IssueAndVerifyRoundTripAndAreCounted) {
+  StartServer({});
+  v1::IssueRequest issue;
+  issue.set_subject("alice");
+  issue.add_audience("api");
+  v1::TokenResponse issued;
+  ::grpc::ClientContext c1;
+  ASSERT_TRUE(stub_->Issue(&c1, issue, &issued).ok());
+
+  v1::VerifyRequest verify;
+  verify.set_access_token(issued.access_token());
+  verify.set_audience("api");
+  v1::VerifyResponse verified;
+  ::grpc::ClientContext c2;
+  ASSERT_TRUE(stub_->Verify(&c2, verify, &verified).ok());
+  EXPECT_TRUE(verified.valid());
+  EXPECT_EQ(verified.subject(), "alice");
+
+  verify.set_audience("other");
+  ::grpc::ClientContext c3;
+  ASSERT_TRUE(stub_->Verify(&c3, verify, &verified).ok()) << "a bad token is not an RPC error";
+  EXPECT_FALSE(verified.valid());
+  EXPECT_EQ(verified.error(), v1::VERIFY_ERROR_WRONG_AUDIENCE);
+
+  verify.clear_audience();
+  ::grpc::ClientContext c4;
+  EXPECT_EQ(stub_->Verify(&c4, verify, &verified).error_code(),
+            ::grpc::StatusCode::INVALID_ARGUMENT);
+
+  EXPECT_EQ(Handled("Issue", "OK"), 1);
+  EXPECT_EQ(Handled("Verify", "OK"), 2);
+  EXPECT_EQ(Handled("Verify", "InvalidArgument"), 1);
+  EXPECT_EQ(tokend::testing::MetricValue(
+                harness_.registry, "grpc_server_handling_seconds",
+                {{"grpc_method", "Verify"}, {"grpc_service", "tokend.v1.TokenService"}}),
+            3);
+}
+
+TEST_F(TokenServiceGrpcTest, DatabaseBoundCallsBeyondTheExecutorAreRefusedNotQueued) {
+  TokenServiceGrpc::Options options;
+  options.blocking_threads = 1;
+  options.blocking_queue = 0;
+  StartServer(options);
+  v1::IssueRequest issue;
+  issue.set_subject("alice");
+  issue.add_audience("api");
+  issue.set_include_refresh_token(true);
+  v1::TokenResponse issued;
+  ::grpc::ClientContext c1;
+  ASSERT_TRUE(stub_->Issue(&c1, issue, &issued).ok());
+
+  store_.hold = true;
+  v1::RefreshRequest refresh;
+  refresh.set_refresh_token(issued.refresh_token());
+  ::grpc::Status first_status;
+  std::thread first([&] {
+    v1::TokenResponse response;
+    ::grpc::ClientContext context;
+    first_status = stub_->Refresh(&context, refresh, &response);
+  });
+  store_.entered.WaitForNotification();  // the only worker is now busy
+
+  v1::TokenResponse refused;
+  ::grpc::ClientContext c2;
+  EXPECT_EQ(stub_->Refresh(&c2, refresh, &refused).error_code(),
+            ::grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // CPU-only calls still run inline.
+  v1::GetJwksResponse jwks;
+  ::grpc::ClientContext c3;
+  EXPECT_TRUE(stub_->GetJwks(&c3, v1::GetJwksRequest(), &jwks).ok());
+  EXPECT_EQ(jwks.max_age().seconds(), 600);
+
+  store_.release.Notify();
+  first.join();
+  EXPECT_TRUE(first_status.ok()) << first_status.error_message();
+  EXPECT_EQ(Handled("Refresh", "ResourceExhausted"), 1);
+  EXPECT_EQ(Handled("Refresh", "OK"), 1);
+}
+
+TEST_F(TokenServiceGrpcTest, TheCallerIdentityHookSetsOrRefusesTheClient) {
+  TokenServiceGrpc::Options options;
+  options.caller_identity =
+      [](const ::grpc::CallbackServerContext& context) -> absl::StatusOr<std::string> {
+    auto it = context.client_metadata().find("x-test-client");
+    if (it == context.client_metadata().end()) return absl::UnauthenticatedError("who are you");
+    return std::string(it->second.data(), it->second.size());
+  };
+  StartServer(options);
+  v1::IssueRequest issue;
+  issue.set_subject("alice");
+  issue.add_audience("api");
+  v1::TokenResponse issued;
+  ::grpc::ClientContext anonymous;
+  EXPECT_EQ(stub_->Issue(&anonymous, issue, &issued).error_code(),
+            ::grpc::StatusCode::UNAUTHENTICATED);
+
+  ::grpc::ClientContext known;
+  known.AddMetadata("x-test-client", "client-7");
+  ASSERT_TRUE(stub_->Issue(&known, issue, &issued).ok());
+  v1::VerifyRequest verify;
+  verify.set_access_token(issued.access_token());
+  verify.set_audience("api");
+  v1::VerifyResponse verified;
+  ::grpc::ClientContext c3;
+  ASSERT_TRUE(stub_->Verify(&c3, verify, &verified).ok());
+  EXPECT_EQ(verified.client_id(), "client-7");
+}
+
+}  // namespace
+}  // namespace tokend::grpc
