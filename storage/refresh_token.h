@@ -10,8 +10,8 @@ namespace tokend::storage {
 
 // One refresh token as stored: never the token itself, only its SHA-256 hash.
 struct RefreshTokenRecord {
-  std::string token_hash;  // 32 raw bytes: SHA-256 of the opaque token
-  std::string family_id;   // the family (the "sid" claim of its access tokens)
+  std::string token_hash;   // 32 raw bytes: SHA-256 of the opaque token
+  std::string family_id;    // the family (the "sid" claim of its access tokens)
   std::string parent_hash;  // empty for the first token of a family
   std::string subject;
   std::string client_id;  // the caller identity that obtained it
@@ -19,8 +19,8 @@ struct RefreshTokenRecord {
   std::vector<std::string> scopes;  // the scopes granted to the family
   std::string custom_claims_json;   // "{...}" or empty: carried into refreshed access tokens
   absl::Time issued_at;
-  absl::Time expires_at;         // this token's own lifetime
-  absl::Time family_expires_at;  // absolute lifetime of the family
+  absl::Time expires_at;               // this token's own lifetime
+  absl::Time family_expires_at;        // absolute lifetime of the family
   std::optional<absl::Time> spent_at;  // set once it has been exchanged
   std::string child_hash;              // the token it was exchanged for, once spent
   bool family_revoked = false;
@@ -32,8 +32,8 @@ enum class RotateOutcome {
   kGraceRetry,     // parent already spent within the grace window, for the same child: no change
   kReuseDetected,  // parent already spent outside the window: the whole family is now revoked
   kNotFound,
-  kExpired,        // parent or family past its lifetime
-  kRevoked,        // the family was already revoked
+  kExpired,  // parent or family past its lifetime
+  kRevoked,  // the family was already revoked
 };
 
 struct RotateRequest {
