@@ -14,6 +14,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15
   python3 python3-jwt python3-jwcrypto python3-grpcio python3-protobuf
   openssl curl procps
+  prometheus python3-matplotlib python3-yaml unzip nodejs
 )
 
 missing=()

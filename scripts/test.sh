@@ -18,6 +18,9 @@ cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j 2 --timeout 300
 cd "$ROOT"
 
+# Deployment artefacts checked with the real tools: helm, kubectl schemas, promtool, Prometheus.
+BUILD_DIR=${BUILD_DIR:-build} bash scripts/deploy_checks.sh
+
 if [[ "${TOKEND_SKIP_FUZZ:-0}" != 1 ]]; then
   bash scripts/fuzz.sh "${TOKEND_FUZZ_SECONDS:-60}"
 fi
