@@ -2,6 +2,7 @@
 //
 //   tokend --insecure [--store=memory|postgresql://...] [--signing_key=a.pem,b.jwk] ...
 //   tokend migrate --store=postgresql://...
+//   tokend keys list|rotate|remove|import|rewrap --store=postgresql://... --kek_file=...
 //
 // Every flag can also be set from the environment as TOKEND_<FLAG NAME IN UPPER CASE>
 // (e.g. TOKEND_STORE); a flag given on the command line wins.
@@ -46,19 +47,33 @@
 #include "jwt/algorithm.h"
 #include "jwt/secret_data.h"
 #include "prometheus/registry.h"
+#include "services/tokend/auth/audit_log.h"
+#include "services/tokend/auth/call_audit.h"
+#include "services/tokend/auth/server_auth.h"
 #include "services/tokend/core/clock.h"
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/denylist_syncer.h"
+#include "services/tokend/core/store_pruner.h"
 #include "services/tokend/core/token_service.h"
 #include "services/tokend/grpc/token_service_grpc.h"
 #include "services/tokend/http/http_server.h"
 #include "services/tokend/http/readiness.h"
+#include "services/tokend/keys/kek_loader.h"
+#include "services/tokend/keys/key_manager.h"
+#include "services/tokend/keys/key_metrics.h"
 #include "services/tokend/keys/key_ring.h"
+#include "services/tokend/keys/refresh_secret.h"
+#include "services/tokend/keys_command.h"
 #include "services/tokend/log.h"
 #include "services/tokend/metrics/metrics.h"
+#include "storage/key_store.h"
+#include "storage/memory/memory_key_change_feed.h"
+#include "storage/memory/memory_key_store.h"
 #include "storage/memory/memory_revocation_feed.h"
 #include "storage/memory/memory_token_store.h"
 #include "storage/postgres/migrations.h"
+#include "storage/postgres/postgres_key_change_feed.h"
+#include "storage/postgres/postgres_key_store.h"
 #include "storage/postgres/postgres_revocation_feed.h"
 #include "storage/postgres/postgres_token_store.h"
 #include "storage/token_store.h"
@@ -92,16 +107,59 @@ ABSL_FLAG(bool, denylist_fail_open, false,
           "prompt revocation)");
 ABSL_FLAG(absl::Duration, denylist_reload_interval, absl::Seconds(5),
           "full denylist reload period");
+ABSL_FLAG(absl::Duration, prune_interval, absl::Minutes(1),
+          "how often expired revocations and refresh tokens are deleted from the store (0: never)");
+ABSL_FLAG(int, prune_batch_size, 1000, "rows deleted per pruning statement");
 ABSL_FLAG(int, db_pool_size, 8, "PostgreSQL connections (and threads for database-bound RPCs)");
 ABSL_FLAG(absl::Duration, db_timeout, absl::Seconds(2), "deadline of each database call");
 ABSL_FLAG(bool, insecure, false,
-          "serve gRPC in plaintext; required until TLS is supported, so that plaintext is "
-          "always an explicit choice");
+          "serve gRPC in plaintext (local development, or behind a sidecar that terminates "
+          "mTLS); without it --tls_cert and --tls_key are required");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC port (re-read when it changes)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (re-read when it changes)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate that chains to it (mutual TLS; "
+          "their SPIFFE ID, DNS name or CN is their identity)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+          "how often the TLS files are checked for changes");
+ABSL_FLAG(std::string, policy_file, "",
+          "YAML caller policy: who may call which RPC and mint what (docs/security.md); "
+          "reloaded on change. Unset: everything is allowed with --insecure (development), "
+          "only Verify and GetJwks with TLS");
+ABSL_FLAG(absl::Duration, policy_reload_interval, absl::Seconds(1),
+          "how often --policy_file is checked for changes");
+ABSL_FLAG(bool, trust_forwarded_client_cert, false,
+          "take the caller's identity from x-forwarded-client-cert (Envoy/Istio), only when "
+          "the call comes from a --trusted_proxy");
+ABSL_FLAG(std::vector<std::string>, trusted_proxy,
+          std::vector<std::string>({"127.0.0.1/32", "::1/128"}),
+          "with --trust_forwarded_client_cert: the proxies (CIDR blocks, or \"unix\") whose "
+          "x-forwarded-client-cert is believed");
+ABSL_FLAG(std::string, audit_log, "",
+          "file the audit trail (one JSON line per Issue, Refresh, Revoke, reuse, policy reload "
+          "and key event) is appended to; empty: stderr");
 ABSL_FLAG(std::string, refresh_secret_file, "",
           "file with 32+ bytes shared by all replicas for deriving refresh tokens (or env "
           "TOKEND_REFRESH_SECRET); required with PostgreSQL, generated with --store=memory");
 ABSL_FLAG(std::string, ready_file, "",
           "once serving, atomically write {\"grpc_port\":N,\"http_port\":M} to this file");
+ABSL_FLAG(std::string, kek_file, "",
+          "key-encryption key (32 bytes, raw or base64; or env TOKEND_KEK): tokend then manages "
+          "its signing keys in the store, sealed under it, and rotates them itself "
+          "(docs/keys.md). Exclusive with --signing_key");
+ABSL_FLAG(std::string, previous_kek_file, "",
+          "during a KEK rotation: the old key-encryption key, to open keys not yet re-sealed "
+          "(`tokend keys rewrap`)");
+ABSL_FLAG(absl::Duration, key_rotation_period, absl::Hours(24),
+          "with --kek_file: how long a signing key signs before the next one takes over (never "
+          "sooner than it has been published for --jwks_max_age plus margins)");
+ABSL_FLAG(absl::Duration, key_reload_interval, absl::Seconds(10),
+          "with --kek_file: full reload of the signing keys (changes arrive sooner by "
+          "LISTEN/NOTIFY)");
+ABSL_FLAG(bool, key_admin_rpcs, false,
+          "serve RotateSigningKey, ListSigningKeys and RemoveSigningKey over gRPC (only where "
+          "every caller that reaches the port may administer keys)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls may take to finish");
 
@@ -134,7 +192,21 @@ constexpr const char* kEnvFlags[] = {"grpc_listen",
                                      "insecure",
                                      "refresh_secret_file",
                                      "ready_file",
-                                     "drain_timeout"};
+                                     "drain_timeout",
+                                     "kek_file",
+                                     "previous_kek_file",
+                                     "key_rotation_period",
+                                     "key_reload_interval",
+                                     "key_admin_rpcs",
+                                     "tls_cert",
+                                     "tls_key",
+                                     "tls_client_ca",
+                                     "tls_reload_interval",
+                                     "policy_file",
+                                     "policy_reload_interval",
+                                     "trust_forwarded_client_cert",
+                                     "trusted_proxy",
+                                     "audit_log"};
 
 // Applies TOKEND_<NAME> for every flag in kEnvFlags. Runs before ParseCommandLine, so a flag
 // given on the command line overrides its environment variable.
@@ -187,8 +259,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 // The refresh derivation secret: --refresh_secret_file, else env TOKEND_REFRESH_SECRET, else
-// (memory store only) empty, which core turns into a random per-process secret.
-absl::StatusOr<jwt::SecretData> LoadRefreshSecret(const StoreSpec& store) {
+// derived from the KEK (when keys are managed), else (memory store only) empty, which core
+// turns into a random per-process secret.
+absl::StatusOr<jwt::SecretData> LoadRefreshSecret(const StoreSpec& store, const keys::Kek* kek) {
   std::string bytes;
   std::string source;
   if (std::string path = absl::GetFlag(FLAGS_refresh_secret_file); !path.empty()) {
@@ -203,12 +276,15 @@ absl::StatusOr<jwt::SecretData> LoadRefreshSecret(const StoreSpec& store) {
   // Trailing whitespace is dropped so `echo secret > file` and the env var agree.
   while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.back()))) bytes.pop_back();
   if (bytes.empty()) {
+    // Every replica holding the KEK derives the same secret: nothing more to distribute.
+    if (kek != nullptr) return keys::DeriveRefreshDerivationSecret(*kek);
     if (store.memory) return jwt::SecretData();  // a single replica: a random secret is fine
     // Replicas sharing a database must derive the same child for a retried refresh; a random
     // per-process secret would make a retry on another replica look like reuse.
     return absl::FailedPreconditionError(
-        "PostgreSQL store needs a shared refresh secret: --refresh_secret_file=PATH (32+ bytes) "
-        "or env TOKEND_REFRESH_SECRET");
+        "PostgreSQL store needs a shared refresh secret: --refresh_secret_file=PATH (32+ bytes), "
+        "env TOKEND_REFRESH_SECRET, or a key-encryption key (--kek_file / TOKEND_KEK) to derive "
+        "it from");
   }
   if (bytes.size() < 32) {
     return absl::InvalidArgumentError(
@@ -247,10 +323,29 @@ struct Storage {
   std::unique_ptr<storage::TokenStore> store;
   std::unique_ptr<storage::RevocationFeed> feed;
   storage::PostgresTokenStore* postgres = nullptr;  // the store, when it is PostgreSQL
+  // Managed signing keys only (--kek_file): where they live, and news of their changes.
+  std::unique_ptr<storage::KeyStore> key_store;
+  std::unique_ptr<storage::KeyChangeFeed> key_feed;
 };
 
-absl::StatusOr<Storage> OpenStorage(const StoreSpec& spec) {
+// libpq options of --store and the --db_* flags.
+storage::PostgresOptions PostgresOptionsFor(const StoreSpec& spec) {
+  storage::PostgresOptions options;
+  options.dsn = spec.dsn;
+  options.pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  options.statement_timeout = absl::GetFlag(FLAGS_db_timeout);
+  options.acquire_timeout = absl::GetFlag(FLAGS_db_timeout);
+  options.connect_timeout = absl::GetFlag(FLAGS_db_timeout);
+  return options;
+}
+
+absl::StatusOr<Storage> OpenStorage(const StoreSpec& spec, bool managed_keys) {
   Storage out;
+  if (spec.memory && managed_keys) {
+    auto key_store = std::make_unique<storage::MemoryKeyStore>();
+    out.key_feed = key_store->NewFeed();
+    out.key_store = std::move(key_store);
+  }
   if (spec.memory) {
     log::Warning(
         "*** --store=memory: refresh tokens and revocations live in this process only and are "
@@ -260,12 +355,7 @@ absl::StatusOr<Storage> OpenStorage(const StoreSpec& spec) {
     out.store = std::move(store);
     return out;
   }
-  storage::PostgresOptions options;
-  options.dsn = spec.dsn;
-  options.pool_size = absl::GetFlag(FLAGS_db_pool_size);
-  options.statement_timeout = absl::GetFlag(FLAGS_db_timeout);
-  options.acquire_timeout = absl::GetFlag(FLAGS_db_timeout);
-  options.connect_timeout = absl::GetFlag(FLAGS_db_timeout);
+  const storage::PostgresOptions options = PostgresOptionsFor(spec);
   absl::StatusOr<std::unique_ptr<storage::PostgresTokenStore>> store =
       storage::PostgresTokenStore::Connect(options);
   if (!store.ok()) return store.status();
@@ -276,7 +366,72 @@ absl::StatusOr<Storage> OpenStorage(const StoreSpec& spec) {
   out.postgres = store->get();
   out.feed = std::make_unique<storage::PostgresRevocationFeed>(options, feed_options);
   out.store = *std::move(store);
+  if (managed_keys) {
+    absl::StatusOr<std::unique_ptr<storage::PostgresKeyStore>> key_store =
+        storage::PostgresKeyStore::Connect(options);
+    if (!key_store.ok()) return key_store.status();
+    out.key_store = *std::move(key_store);
+    storage::PostgresFeedOptions key_feed_options;
+    key_feed_options.log_warning = [](std::string_view message) {
+      log::Warning(std::string(message));
+    };
+    out.key_feed = std::make_unique<storage::PostgresKeyChangeFeed>(options, key_feed_options);
+  }
   return out;
+}
+
+// The key-encryption keys: --kek_file or TOKEND_KEK (+ --previous_kek_file). nullopt when none
+// is configured (signing keys are then not managed).
+absl::StatusOr<std::optional<keys::KekRing>> LoadKeks() {
+  const char* env = std::getenv("TOKEND_KEK");
+  absl::StatusOr<keys::KekRing> keks =
+      keys::LoadKekRing(absl::GetFlag(FLAGS_kek_file),
+                        env != nullptr ? std::optional<std::string_view>(env) : std::nullopt,
+                        absl::GetFlag(FLAGS_previous_kek_file));
+  if (keks.ok()) return std::optional<keys::KekRing>(*std::move(keks));
+  if (absl::IsNotFound(keks.status()) && absl::GetFlag(FLAGS_kek_file).empty() && env == nullptr) {
+    if (!absl::GetFlag(FLAGS_previous_kek_file).empty()) {
+      return absl::InvalidArgumentError("--previous_kek_file needs --kek_file or TOKEND_KEK");
+    }
+    return std::optional<keys::KekRing>();
+  }
+  return keks.status();
+}
+
+// The lifecycle settings of managed keys, from the flags.
+keys::KeyManagerOptions KeyManagerOptionsFromFlags(jwt::Algorithm algorithm) {
+  keys::KeyManagerOptions options;
+  options.algorithm = algorithm;
+  options.timings.rotation_period = absl::GetFlag(FLAGS_key_rotation_period);
+  options.timings.jwks_max_age = absl::GetFlag(FLAGS_jwks_max_age);
+  options.timings.access_ttl_max = absl::GetFlag(FLAGS_access_ttl_max);
+  options.timings.clock_skew = absl::GetFlag(FLAGS_clock_skew);
+  options.reload_interval = absl::GetFlag(FLAGS_key_reload_interval);
+  // A change reaches every replica within one reload (NOTIFY is usually far faster), plus slack.
+  options.timings.propagation = options.reload_interval + absl::Seconds(1);
+  return options;
+}
+
+int RunKeys(const std::vector<std::string>& args) {
+  absl::StatusOr<StoreSpec> spec = ParseStore(absl::GetFlag(FLAGS_store));
+  if (!spec.ok()) {
+    log::Error(std::string(spec.status().message()));
+    return kExitUsage;
+  }
+  std::optional<jwt::Algorithm> alg = jwt::AlgorithmFromName(absl::GetFlag(FLAGS_signing_alg));
+  if (!alg) {
+    log::Error("--signing_alg must be one of EdDSA, ES256, RS256");
+    return kExitUsage;
+  }
+  KeysCommandContext context;
+  context.memory_store = spec->memory;
+  context.postgres = PostgresOptionsFor(*spec);
+  context.postgres.pool_size = 1;
+  context.kek_file = absl::GetFlag(FLAGS_kek_file);
+  if (const char* env = std::getenv("TOKEND_KEK"); env != nullptr) context.kek_env = env;
+  context.previous_kek_file = absl::GetFlag(FLAGS_previous_kek_file);
+  context.manager_options = KeyManagerOptionsFromFlags(*alg);
+  return RunKeysCommand(args, context);
 }
 
 // Blocks SIGTERM and SIGINT in this thread and every thread started after, so sigwait() in
@@ -306,13 +461,28 @@ int RunMigrate(const std::string& store_flag) {
   return kExitOk;
 }
 
+// Caller authentication flags (services/tokend/auth).
+auth::ServerAuthOptions ServerAuthOptionsFromFlags() {
+  auth::ServerAuthOptions options;
+  options.insecure = absl::GetFlag(FLAGS_insecure);
+  options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.policy_file = absl::GetFlag(FLAGS_policy_file);
+  options.policy_poll_interval = absl::GetFlag(FLAGS_policy_reload_interval);
+  options.trust_forwarded_client_cert = absl::GetFlag(FLAGS_trust_forwarded_client_cert);
+  options.trusted_proxies = absl::GetFlag(FLAGS_trusted_proxy);
+  options.audit_log = absl::GetFlag(FLAGS_audit_log);
+  options.server_default_ttl = absl::GetFlag(FLAGS_access_ttl_default);
+  return options;
+}
+
 int RunServer(const sigset_t& signals) {
-  // Plaintext must be a deliberate choice until TLS exists: tokens are bearer credentials.
-  if (!absl::GetFlag(FLAGS_insecure)) {
-    log::Error(
-        "refusing to start: TLS is not implemented yet, so tokend can only serve plaintext "
-        "gRPC. Pass --insecure (or TOKEND_INSECURE=true) to accept that, e.g. behind a "
-        "TLS-terminating proxy or on a trusted network.");
+  // Plaintext must be a deliberate choice: tokens are bearer credentials.
+  const auth::ServerAuthOptions auth_options = ServerAuthOptionsFromFlags();
+  if (absl::Status status = auth::ValidateServerAuthOptions(auth_options); !status.ok()) {
+    log::Error(std::string(status.message()));
     return kExitUsage;
   }
   absl::StatusOr<StoreSpec> store_spec = ParseStore(absl::GetFlag(FLAGS_store));
@@ -329,6 +499,25 @@ int RunServer(const sigset_t& signals) {
     log::Error("--db_pool_size must be at least 1");
     return kExitUsage;
   }
+  // Managed signing keys (docs/keys.md) when a key-encryption key is configured.
+  absl::StatusOr<std::optional<keys::KekRing>> keks = LoadKeks();
+  if (!keks.ok()) {
+    log::Error(std::string(keks.status().message()));
+    return kExitUsage;
+  }
+  const bool managed_keys = keks->has_value();
+  if (managed_keys && !absl::GetFlag(FLAGS_signing_key).empty()) {
+    log::Error(
+        "--signing_key and --kek_file/TOKEND_KEK are exclusive: with a KEK, tokend manages its "
+        "keys in the store; bring existing keys under management with `tokend keys import`");
+    return kExitUsage;
+  }
+  if (managed_keys && *alg == jwt::Algorithm::kHS256) {
+    log::Error(
+        "--signing_alg=HS256 cannot be used with managed keys: an HMAC secret is never "
+        "published in the JWKS, so verifiers could not follow a rotation");
+    return kExitUsage;
+  }
 
   core::ServiceConfig config;
   config.issuer = absl::GetFlag(FLAGS_issuer);
@@ -340,7 +529,8 @@ int RunServer(const sigset_t& signals) {
   config.clock_skew = absl::GetFlag(FLAGS_clock_skew);
   config.jwks_max_age = absl::GetFlag(FLAGS_jwks_max_age);
   {
-    absl::StatusOr<jwt::SecretData> secret = LoadRefreshSecret(*store_spec);
+    absl::StatusOr<jwt::SecretData> secret =
+        LoadRefreshSecret(*store_spec, managed_keys ? &(*keks)->primary() : nullptr);
     if (!secret.ok()) {
       log::Error(std::string(secret.status().message()));
       return kExitUsage;
@@ -352,9 +542,13 @@ int RunServer(const sigset_t& signals) {
     return kExitUsage;
   }
 
-  // Keys: the configured files, else one fresh key (fine for a single replica or a demo).
+  // Static keys (without a KEK): the configured files, else one fresh key (fine for a single
+  // replica or a demo). Managed keys come from the key manager, once the store is open.
+  std::unique_ptr<keys::KeyRing> static_ring;
   std::vector<jwt::SigningKey> signing_keys;
-  if (std::vector<std::string> paths = absl::GetFlag(FLAGS_signing_key); !paths.empty()) {
+  if (managed_keys) {
+    // Below.
+  } else if (std::vector<std::string> paths = absl::GetFlag(FLAGS_signing_key); !paths.empty()) {
     absl::StatusOr<std::vector<jwt::SigningKey>> loaded = keys::LoadSigningKeyFiles(paths);
     if (!loaded.ok()) {
       log::Error(absl::StrCat("cannot load --signing_key: ", loaded.status().message()));
@@ -370,27 +564,31 @@ int RunServer(const sigset_t& signals) {
     log::Warning(absl::StrCat("no --signing_key: generated a ",
                               std::string(jwt::AlgorithmName(generated->algorithm())),
                               " key for this process only (kid ", generated->kid(),
-                              "); tokens will not verify after a restart or on other replicas"));
+                              "); tokens will not verify after a restart or on other replicas "
+                              "(--kek_file makes tokend keep and rotate its keys in the store)"));
     signing_keys.push_back(*std::move(generated));
   }
-  absl::StatusOr<std::unique_ptr<keys::KeyRing>> key_ring =
-      keys::KeyRing::FromSigningKeys(std::move(signing_keys));
-  if (!key_ring.ok()) {
-    log::Error(absl::StrCat("signing keys: ", key_ring.status().message()));
-    return kExitUsage;
+  if (!managed_keys) {
+    absl::StatusOr<std::unique_ptr<keys::KeyRing>> key_ring =
+        keys::KeyRing::FromSigningKeys(std::move(signing_keys));
+    if (!key_ring.ok()) {
+      log::Error(absl::StrCat("signing keys: ", key_ring.status().message()));
+      return kExitUsage;
+    }
+    static_ring = *std::move(key_ring);
   }
 
   prometheus::Registry registry;
   metrics::Metrics metrics(registry);
-  {
-    jwt::SigningKey active = (*key_ring)->ActiveKey();
+  if (static_ring != nullptr) {
+    jwt::SigningKey active = static_ring->ActiveKey();
     metrics.SetActiveSigningKey(active.kid(), jwt::AlgorithmName(active.algorithm()));
   }
 
   if (!store_spec->memory) {
     log::Info(absl::StrCat("connecting to PostgreSQL at ", log::RedactDsn(store_spec->dsn)));
   }
-  absl::StatusOr<Storage> storage = OpenStorage(*store_spec);
+  absl::StatusOr<Storage> storage = OpenStorage(*store_spec, managed_keys);
   if (!storage.ok()) {
     if (storage.status().code() == absl::StatusCode::kFailedPrecondition) {
       std::string message(storage.status().message());
@@ -405,6 +603,53 @@ int RunServer(const sigset_t& signals) {
   }
 
   core::SystemClock clock;
+
+  // Who may call what (TLS credentials, policy, audit log); before anything can mint a token.
+  absl::StatusOr<std::unique_ptr<auth::ServerAuth>> server_auth =
+      auth::ServerAuth::Create(auth_options, clock, registry);
+  if (!server_auth.ok()) {
+    log::Error(absl::StrCat("refusing to start: ", server_auth.status().message()));
+    return kExitUsage;
+  }
+  auth::AuditLog& audit = (*server_auth)->audit();
+
+  // Managed keys: load (refusing a wrong KEK before anything is written), then keep rotating.
+  std::unique_ptr<keys::KeyMetrics> key_metrics;
+  std::unique_ptr<keys::KeyManager> key_manager;
+  if (managed_keys) {
+    key_metrics = std::make_unique<keys::KeyMetrics>(registry);
+    keys::KeyManagerOptions key_options = KeyManagerOptionsFromFlags(*alg);
+    key_options.on_signing_key_change = [&metrics, &audit](const jwt::SigningKey& key) {
+      metrics.SetActiveSigningKey(key.kid(), jwt::AlgorithmName(key.algorithm()));
+      audit.Record(auth::KeyAuditEvent("signing_key_changed", key.kid(), "", absl::OkStatus()));
+    };
+    absl::StatusOr<std::unique_ptr<keys::KeyManager>> opened =
+        keys::KeyManager::Open(*storage->key_store, **keks, key_options, clock, key_metrics.get());
+    if (!opened.ok()) {
+      log::Error(absl::StrCat("refusing to start: signing keys: ", opened.status().ToString()));
+      return kExitFailure;
+    }
+    key_manager = *std::move(opened);
+    const keys::RotationPolicy& policy = key_manager->policy();
+    log::Info(absl::StrCat(
+        "signing keys: managed in the ", store_spec->memory ? "memory" : "PostgreSQL",
+        " store under KEK ", (*keks)->primary().id(), "; rotation every ",
+        absl::FormatDuration(std::max(policy.rotation_period(), policy.publish_lead())),
+        ", next keys published ", absl::FormatDuration(policy.publish_lead()),
+        " before they sign, retired keys kept ", absl::FormatDuration(policy.retire_window())));
+    if (policy.rotation_period() < policy.publish_lead()) {
+      log::Warning(absl::StrCat("--key_rotation_period (",
+                                absl::FormatDuration(policy.rotation_period()),
+                                ") is shorter than the publication lead; keys rotate every ",
+                                absl::FormatDuration(policy.publish_lead()), " instead"));
+    }
+    if (absl::Status started = key_manager->Start(storage->key_feed.get()); !started.ok()) {
+      log::Error(absl::StrCat("signing keys: ", started.ToString()));
+      return kExitFailure;
+    }
+  }
+  keys::KeyRing& ring = managed_keys ? *key_manager->key_ring() : *static_ring;
+
   core::FreshnessPolicy freshness;
   freshness.max_staleness = absl::GetFlag(FLAGS_denylist_max_staleness);
   freshness.fail_mode =
@@ -421,27 +666,45 @@ int RunServer(const sigset_t& signals) {
     log::Warning(absl::StrCat("denylist: initial load failed, retrying in the background: ",
                               status.ToString()));
   }
+  core::StorePruner pruner(*storage->store, clock,
+                           {.interval = absl::GetFlag(FLAGS_prune_interval),
+                            .batch_size = std::max(1, absl::GetFlag(FLAGS_prune_batch_size))});
+  pruner.Start();
 
-  core::TokenService service(config, **key_ring, *storage->store, denylist, clock, metrics);
+  config.on_refresh_reuse = [&audit](const core::RefreshReuseEvent& event) {
+    audit.Record(auth::RefreshReuseAuditEvent(event.presenter_client_id, event.owner_client_id,
+                                              event.subject, event.family_id));
+  };
+  core::TokenService service(config, ring, *storage->store, denylist, clock, metrics);
 
   grpc::TokenServiceGrpc::Options adapter_options;
   adapter_options.blocking_threads = absl::GetFlag(FLAGS_db_pool_size);
   adapter_options.blocking_queue = static_cast<size_t>(absl::GetFlag(FLAGS_db_pool_size)) * 32;
+  adapter_options.key_manager = key_manager.get();
+  adapter_options.key_admin_rpcs = absl::GetFlag(FLAGS_key_admin_rpcs);
+  adapter_options.access_control = &(*server_auth)->access_control();
   grpc::TokenServiceGrpc adapter(service, metrics, adapter_options);
 
   // Readiness, shared by /readyz and the gRPC health service; evaluated once a second.
   std::atomic<bool> draining{false};
   storage::TokenStore& store = *storage->store;
-  keys::KeyRing& ring = **key_ring;
   http::Readiness readiness({
       {"shutdown",
        [&draining] {
          return draining.load() ? absl::UnavailableError("draining") : absl::OkStatus();
        }},
       {"signing_key",
-       [&ring] {
-         return ring.ActiveKey().kid().empty() ? absl::UnavailableError("no signing key")
-                                               : absl::OkStatus();
+       [&ring, &key_manager] {
+         if (ring.ActiveKey().kid().empty()) return absl::UnavailableError("no signing key");
+         // A key due to sign that this replica cannot open (e.g. sealed under another KEK).
+         if (key_manager != nullptr) {
+           const absl::Status last = key_manager->LastTickStatus();
+           if (last.code() == absl::StatusCode::kFailedPrecondition ||
+               last.code() == absl::StatusCode::kDataLoss) {
+             return absl::UnavailableError(std::string(last.message()));
+           }
+         }
+         return absl::OkStatus();
        }},
       {"denylist",
        [&denylist, &clock, freshness] {
@@ -466,7 +729,7 @@ int RunServer(const sigset_t& signals) {
   ::grpc::ServerBuilder builder;
   int grpc_port = 0;
   const std::string grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
-  builder.AddListeningPort(grpc_listen, ::grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(grpc_listen, (*server_auth)->credentials(), &grpc_port);
   builder.RegisterService(&adapter);
   builder.SetMaxReceiveMessageSize(1 << 20);  // requests are small; bound what a client can send
   std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
@@ -474,6 +737,7 @@ int RunServer(const sigset_t& signals) {
     log::Error(absl::StrCat("cannot listen for gRPC on ", grpc_listen));
     return kExitFailure;
   }
+  (*server_auth)->Start();  // --policy_file reloads from here on
   ::grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   auto publish_health = [&](bool ready) {
     if (health == nullptr) return;
@@ -525,9 +789,9 @@ int RunServer(const sigset_t& signals) {
   const std::string grpc_address = absl::StrCat(HostOf(grpc_listen), ":", grpc_port);
   const std::string http_address =
       absl::StrCat(HostOf(http_options.listen), ":", (*http_server)->port());
-  log::Info(
-      absl::StrCat("serving gRPC (plaintext) on ", grpc_address, ", HTTP on ", http_address,
-                   "; store: ", store_spec->memory ? "memory" : log::RedactDsn(store_spec->dsn)));
+  log::Info(absl::StrCat(
+      "serving gRPC (", (*server_auth)->transport(), ") on ", grpc_address, ", HTTP on ",
+      http_address, "; store: ", store_spec->memory ? "memory" : log::RedactDsn(store_spec->dsn)));
   log::Info(absl::StrCat("try: tokenctl --addr=", grpc_address,
                          " issue --subject=alice --audience=api | tokenctl --addr=", grpc_address,
                          " verify --audience=api ; curl http://", http_address, "/readyz"));
@@ -560,8 +824,11 @@ int RunServer(const sigset_t& signals) {
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_drain_timeout)));
   adapter.Shutdown();
+  (*server_auth)->Stop();
+  if (key_manager != nullptr) key_manager->Stop();
   stop_monitor.Notify();
   monitor.join();
+  pruner.Stop();
   syncer.Stop();
   (*http_server)->Stop();
   if (!ready_file.empty()) std::remove(ready_file.c_str());
@@ -578,13 +845,17 @@ int main(int argc, char** argv) {
   // --help lists this binary's own flags (Abseil matches "<program>.cc" by default).
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "services/tokend/main.cc");
+    return absl::EndsWith(file, "services/tokend/main.cc") ||
+           absl::EndsWith(file, "services/tokend/keys_command.cc");
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
-      "tokend --insecure [--store=memory|postgresql://...] [flags]\n"
+      "tokend (--insecure | --tls_cert=C --tls_key=K [--tls_client_ca=CA]) "
+      "[--policy_file=P] [--store=memory|postgresql://...] [flags]\n"
       "       tokend migrate --store=postgresql://...\n"
+      "       tokend keys list|rotate|remove KID|import FILE|rewrap --store=postgresql://... "
+      "--kek_file=...\n"
       "Every flag can also be set as env TOKEND_<FLAG_NAME_IN_UPPER_CASE>.");
   if (absl::Status status = tokend::ApplyEnvironment(); !status.ok()) {
     tokend::log::Error(std::string(status.message()));
@@ -596,8 +867,11 @@ int main(int argc, char** argv) {
     if (command == "migrate" && positional.size() == 2) {
       return tokend::RunMigrate(absl::GetFlag(FLAGS_store));
     }
-    tokend::log::Error(
-        absl::StrCat("unknown command \"", command, "\" (the only subcommand is `migrate`)"));
+    if (command == "keys") {
+      return tokend::RunKeys(std::vector<std::string>(positional.begin() + 2, positional.end()));
+    }
+    tokend::log::Error(absl::StrCat("unknown command \"", command,
+                                    "\" (the subcommands are `migrate` and `keys`)"));
     return tokend::kExitUsage;
   }
   return tokend::RunServer(signals);

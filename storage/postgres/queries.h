@@ -1,8 +1,8 @@
 #pragma once
 
-// Every SQL statement PostgresTokenStore, its pool, its feed and the migrator send, as a named
-// constant with $n parameters only (never string concatenation of values). The name is the
-// prepared statement's name and labels errors and logs. [userver Query::Name]
+// Every SQL statement PostgresTokenStore, PostgresKeyStore, their pool, feeds and the migrator
+// send, as a named constant with $n parameters only (never string concatenation of values). The
+// name is the prepared statement's name and labels errors and logs. [userver Query::Name]
 //
 // Times cross the wire as int64 Unix microseconds and are converted in SQL by
 // tokend_micros_to_ts / tokend_ts_to_micros (V0001), which map the int64 extremes to
@@ -136,6 +136,88 @@ inline constexpr Query kPruneFamilies{
     "AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.family_id) "
     "LIMIT $2))"};
 
+// ---- signing keys (PostgresKeyStore) -----------------------------------------------------
+
+inline constexpr char kKeyChannel[] = "tokend_keys";
+
+// Column list shared by every statement that reads a SigningKeyRecord (see ReadKeyRecord).
+#define TOKEND_PG_KEY_COLUMNS                                                  \
+  "kid, algorithm, state, encrypted_private_key, public_jwk, kek_id, origin, " \
+  "tokend_ts_to_micros(created_at), tokend_ts_to_micros(activates_at), "       \
+  "tokend_ts_to_micros(retires_at), tokend_ts_to_micros(remove_after), "       \
+  "tokend_ts_to_micros(removed_at), removal_reason"
+
+inline constexpr Query kListSigningKeys{"list_signing_keys",
+                                        "SELECT " TOKEND_PG_KEY_COLUMNS
+                                        " FROM signing_keys ORDER BY created_at, kid"};
+
+#undef TOKEND_PG_KEY_COLUMNS
+
+inline constexpr Query kInsertSigningKey{
+    "insert_signing_key",
+    "INSERT INTO signing_keys (kid, algorithm, state, encrypted_private_key, public_jwk, kek_id, "
+    "origin, created_at, activates_at, retires_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, "
+    "$7, tokend_micros_to_ts($8), tokend_micros_to_ts($9), tokend_micros_to_ts($10), "
+    "tokend_micros_to_ts($11))"};
+
+// The compare-and-set of a rotation: each UPDATE matches only the state the caller saw, and
+// takes the row lock, so a concurrent rotation waits, then matches nothing.
+inline constexpr Query kRetireActiveKey{
+    "retire_active_key",
+    "UPDATE signing_keys SET state = 'retired', retires_at = tokend_micros_to_ts($2), "
+    "remove_after = tokend_micros_to_ts($3) WHERE kid = $1 AND state = 'active'"};
+
+inline constexpr Query kLockActiveKey{
+    "lock_active_key", "SELECT kid FROM signing_keys WHERE state = 'active' FOR UPDATE"};
+
+inline constexpr Query kActivateNextKey{
+    "activate_next_key",
+    "UPDATE signing_keys SET state = 'active', activates_at = tokend_micros_to_ts($2) "
+    "WHERE kid = $1 AND state = 'next'"};
+
+inline constexpr Query kRescheduleNextKey{
+    "reschedule_next_key",
+    "UPDATE signing_keys SET activates_at = tokend_micros_to_ts($2) "
+    "WHERE kid = $1 AND state = 'next'"};
+
+inline constexpr Query kRemoveExpiredKeys{
+    "remove_expired_keys",
+    "UPDATE signing_keys SET state = 'removed', encrypted_private_key = ''::bytea, "
+    "removed_at = tokend_micros_to_ts($1), removal_reason = 'expired' "
+    "WHERE state = 'retired' AND remove_after <= tokend_micros_to_ts($1) RETURNING kid"};
+
+inline constexpr Query kLockSigningKey{"lock_signing_key",
+                                       "SELECT state FROM signing_keys WHERE kid = $1 FOR UPDATE"};
+
+inline constexpr Query kLockNextKey{"lock_next_key",
+                                    "SELECT kid FROM signing_keys WHERE state = 'next' FOR UPDATE"};
+
+// Emergency removal: erases the ciphertext; retires_at records when it stopped signing.
+inline constexpr Query kRemoveSigningKey{
+    "remove_signing_key",
+    "UPDATE signing_keys SET state = 'removed', encrypted_private_key = ''::bytea, "
+    "removed_at = tokend_micros_to_ts($2), removal_reason = $3, "
+    "retires_at = LEAST(retires_at, tokend_micros_to_ts($2)) "
+    "WHERE kid = $1 AND state <> 'removed'"};
+
+// KEK rotation runs under this lock, so no key can be inserted or changed under the old KEK
+// between the re-encryption and the final check. Sent with exec (LOCK cannot be prepared).
+inline constexpr Query kLockSigningKeysTable{"lock_signing_keys_table",
+                                             "LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE"};
+
+inline constexpr Query kRewrapSigningKey{
+    "rewrap_signing_key",
+    "UPDATE signing_keys SET encrypted_private_key = $3, kek_id = $4 "
+    "WHERE kid = $1 AND kek_id = $2 AND state <> 'removed'"};
+
+inline constexpr Query kCountKeysUnderOtherKek{
+    "count_keys_under_other_kek",
+    "SELECT count(*) FROM signing_keys WHERE state <> 'removed' AND kek_id <> $1"};
+
+// Sent inside the changing transaction: PostgreSQL delivers it only if that commits. The payload
+// (a kid, or "*") is informational; listeners reload.
+inline constexpr Query kNotifyKeyChange{"notify_key_change", "SELECT pg_notify('tokend_keys', $1)"};
+
 // Statements prepared on every pooled connection (libpqxx registers them on first use).
 inline constexpr Query kPooledQueries[] = {kPing,
                                            kSchemaVersion,
@@ -151,7 +233,20 @@ inline constexpr Query kPooledQueries[] = {kPing,
                                            kListLiveRevocations,
                                            kPruneRevocations,
                                            kPruneRefreshTokens,
-                                           kPruneFamilies};
+                                           kPruneFamilies,
+                                           kListSigningKeys,
+                                           kInsertSigningKey,
+                                           kRetireActiveKey,
+                                           kLockActiveKey,
+                                           kActivateNextKey,
+                                           kRescheduleNextKey,
+                                           kRemoveExpiredKeys,
+                                           kLockSigningKey,
+                                           kLockNextKey,
+                                           kRemoveSigningKey,
+                                           kRewrapSigningKey,
+                                           kCountKeysUnderOtherKek,
+                                           kNotifyKeyChange};
 
 // ---- migrations (run on a dedicated connection by MigrateSchema) ---------------------------
 

@@ -129,7 +129,8 @@ absl::StatusOr<std::unique_ptr<TokendProcess>> TokendProcess::Start(Options opti
   std::vector<std::string> args = {TokendBinary()};
   if (options.add_default_flags) {
     args.insert(args.end(), {"--grpc_listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
-                             "--ready_file=" + ready_file, "--insecure"});
+                             "--ready_file=" + ready_file});
+    if (options.insecure) args.push_back("--insecure");
   }
   args.insert(args.end(), options.args.begin(), options.args.end());
   absl::StatusOr<pid_t> pid = Spawn(args, options.env, process->log_path_);

@@ -55,6 +55,7 @@ class TokendProcess {
     std::vector<std::pair<std::string, std::string>> env;  // extra environment
     absl::Duration ready_timeout = absl::Seconds(30);
     bool add_default_flags = true;  // the listen/ready/insecure flags above
+    bool insecure = true;           // with add_default_flags: false leaves --insecure out (TLS)
   };
 
   // Starts the process and waits (bounded) for its ready file. FAILED_PRECONDITION with the

@@ -1,12 +1,15 @@
 // tokenctl: a command-line client of tokend's gRPC API.
 //
 //   tokenctl [--addr=127.0.0.1:50051] [--json] [--quiet] <command> [flags] [args]
+//            [--tls_ca=CA.pem [--tls_cert=C.pem --tls_key=K.pem] [--tls_server_name=N]]
 //     issue   --subject S --audience A [--audience B] [--scope X]... [--claim k=v]... [--ttl 5m]
 //             [--refresh]
 //     verify  --audience A [--scope X]... [TOKEN]     (reads the token from stdin when absent)
 //     refresh [--scope X]... [TOKEN]                  (the refresh token; stdin when absent)
 //     revoke  (--token T | --jti J | --refresh-token R | --subject S) [--reason R]
 //     jwks
+//     keys list | keys rotate [--immediate] | keys remove KID [--reason R]
+//             (signing-key administration; the server needs --key_admin_rpcs)
 //
 // Exit codes: 0 ok / valid, 1 invalid token (verify), 2 usage, 3 RPC error.
 // `issue` prints only the access token when stdout is not a terminal (or with --quiet), so
@@ -15,12 +18,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,6 +45,15 @@
 
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "tokend's gRPC address (host:port)");
 ABSL_FLAG(bool, json, false, "print machine-readable JSON");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle tokend's certificate must chain to; any --tls_* flag means TLS (system "
+          "roots without --tls_ca)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate for mutual TLS: its SPIFFE ID, DNS name or CN is the identity "
+          "tokend sees");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "the name tokend's certificate is checked against (default: the host of --addr)");
 ABSL_FLAG(bool, quiet, false, "issue: print only the access token");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10), "deadline of each RPC");
 ABSL_FLAG(std::string, subject, "", "issue: the token's subject; revoke: revoke every token of it");
@@ -54,7 +68,10 @@ ABSL_FLAG(bool, refresh, false, "issue: also mint a refresh token");
 ABSL_FLAG(std::string, token, "", "revoke: an access token");
 ABSL_FLAG(std::string, jti, "", "revoke: a token id");
 ABSL_FLAG(std::string, refresh_token, "", "revoke: a refresh token (revokes its family)");
-ABSL_FLAG(std::string, reason, "", "revoke: why (recorded)");
+ABSL_FLAG(std::string, reason, "", "revoke, keys remove: why (recorded)");
+ABSL_FLAG(bool, immediate, false,
+          "keys rotate: the new key signs at once instead of after being published (verifiers "
+          "with a cached JWKS may reject its tokens until they refetch it)");
 
 namespace tokend::tokenctl {
 namespace {
@@ -68,8 +85,8 @@ using tokend::v1::TokenService;
 
 int Usage(const std::string& message) {
   std::cerr << "tokenctl: " << message << "\n"
-            << "usage: tokenctl [--addr=HOST:PORT] [--json] <issue|verify|refresh|revoke|jwks> "
-               "...\n(tokenctl --help for every flag)\n";
+            << "usage: tokenctl [--addr=HOST:PORT] [--json] "
+               "<issue|verify|refresh|revoke|jwks|keys> ...\n(tokenctl --help for every flag)\n";
   return kExitUsage;
 }
 
@@ -295,6 +312,124 @@ int Jwks(TokenService::Stub& stub, const std::vector<std::string>& positional) {
   return kExitOk;
 }
 
+std::string TimestampOrDash(bool present, const google::protobuf::Timestamp& ts) {
+  return present ? FormatTimestamp(ts) : "-";
+}
+
+std::string StateName(tokend::v1::SigningKeyState state) {
+  std::string name = tokend::v1::SigningKeyState_Name(state);
+  const std::string prefix = "SIGNING_KEY_STATE_";
+  if (absl::StartsWith(name, prefix)) name = absl::AsciiStrToLower(name.substr(prefix.size()));
+  return name;
+}
+
+// keys list | keys rotate [--immediate] | keys remove KID [--reason R]
+int Keys(TokenService::Stub& stub, const std::vector<std::string>& positional) {
+  const std::string sub = positional.size() > 1 ? positional[1] : "";
+  grpc::ClientContext context;
+  SetDeadline(context);
+  if (sub == "list" && positional.size() == 2) {
+    tokend::v1::ListSigningKeysResponse response;
+    grpc::Status status =
+        stub.ListSigningKeys(&context, tokend::v1::ListSigningKeysRequest(), &response);
+    if (!status.ok()) return RpcError("ListSigningKeys", status);
+    if (absl::GetFlag(FLAGS_json)) {
+      std::cout << ToJson(response) << "\n";
+      return kExitOk;
+    }
+    std::printf("%-44s %-6s %-8s %-7s %-20s %-20s %-20s %s\n", "KID", "ALG", "STATE", "SIGNING",
+                "ACTIVATES", "RETIRES", "REMOVE_AFTER", "REASON");
+    for (const tokend::v1::SigningKeyInfo& key : response.keys()) {
+      std::printf("%-44s %-6s %-8s %-7s %-20s %-20s %-20s %s\n", key.kid().c_str(),
+                  key.algorithm().c_str(), StateName(key.state()).c_str(),
+                  key.signing() ? "yes" : "",
+                  TimestampOrDash(key.has_activates_at(), key.activates_at()).c_str(),
+                  TimestampOrDash(key.has_retires_at(), key.retires_at()).c_str(),
+                  TimestampOrDash(key.has_remove_after(), key.remove_after()).c_str(),
+                  key.removal_reason().c_str());
+    }
+    return kExitOk;
+  }
+  if (sub == "rotate" && positional.size() == 2) {
+    tokend::v1::RotateSigningKeyRequest request;
+    request.set_immediate(absl::GetFlag(FLAGS_immediate));
+    tokend::v1::RotateSigningKeyResponse response;
+    grpc::Status status = stub.RotateSigningKey(&context, request, &response);
+    if (!status.ok()) return RpcError("RotateSigningKey", status);
+    if (absl::GetFlag(FLAGS_json)) {
+      std::cout << ToJson(response) << "\n";
+    } else if (response.rotated_now()) {
+      std::cout << "rotated: " << response.kid() << " signs now\n";
+    } else {
+      std::cout << "rotation scheduled: " << response.kid() << " is published and signs from "
+                << FormatTimestamp(response.activates_at()) << "\n";
+    }
+    return kExitOk;
+  }
+  if (sub == "remove" && positional.size() == 3) {
+    tokend::v1::RemoveSigningKeyRequest request;
+    request.set_kid(positional[2]);
+    request.set_reason(absl::GetFlag(FLAGS_reason));
+    tokend::v1::RemoveSigningKeyResponse response;
+    grpc::Status status = stub.RemoveSigningKey(&context, request, &response);
+    if (!status.ok()) return RpcError("RemoveSigningKey", status);
+    if (absl::GetFlag(FLAGS_json)) {
+      std::cout << ToJson(response) << "\n";
+    } else if (response.previous_state() == tokend::v1::SIGNING_KEY_STATE_REMOVED) {
+      std::cout << positional[2] << " was already removed\n";
+    } else {
+      std::cout << "removed " << positional[2] << " (was " << StateName(response.previous_state())
+                << ")";
+      if (!response.new_active_kid().empty()) {
+        std::cout << "; " << response.new_active_kid() << " signs now";
+      }
+      std::cout << "\n";
+    }
+    return kExitOk;
+  }
+  return Usage("keys list | keys rotate [--immediate] | keys remove KID [--reason R]");
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Plaintext unless a --tls_* flag is given; then TLS, and mutual TLS with --tls_cert/--tls_key.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel() {
+  const std::string addr = absl::GetFlag(FLAGS_addr);
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string server_name = absl::GetFlag(FLAGS_tls_server_name);
+  if (ca.empty() && cert.empty() && key.empty() && server_name.empty()) {
+    return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  }
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key must be given together");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!ca.empty()) {
+    absl::StatusOr<std::string> pem = ReadPem("--tls_ca", ca);
+    if (!pem.ok()) return pem.status();
+    ssl.pem_root_certs = *std::move(pem);
+  }
+  if (!cert.empty()) {
+    absl::StatusOr<std::string> chain = ReadPem("--tls_cert", cert);
+    if (!chain.ok()) return chain.status();
+    absl::StatusOr<std::string> private_key = ReadPem("--tls_key", key);
+    if (!private_key.ok()) return private_key.status();
+    ssl.pem_cert_chain = *std::move(chain);
+    ssl.pem_private_key = *std::move(private_key);
+  }
+  grpc::ChannelArguments args;
+  if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
+  return grpc::CreateCustomChannel(addr, grpc::SslCredentials(ssl), args);
+}
+
 int Run(int argc, char** argv) {
   // --help lists this binary's own flags (Abseil matches "<program>.cc" by default).
   absl::FlagsUsageConfig usage_config;
@@ -304,7 +439,8 @@ int Run(int argc, char** argv) {
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
-      "tokenctl [--addr=HOST:PORT] [--json] <issue|verify|refresh|revoke|jwks> [flags] [args]");
+      "tokenctl [--addr=HOST:PORT] [--json] <issue|verify|refresh|revoke|jwks|keys> [flags] "
+      "[args]");
   absl::StatusOr<PreparedArgs> prepared = PrepareArgs(argc, argv, {"audience", "scope", "claim"});
   if (!prepared.ok()) return Usage(std::string(prepared.status().message()));
   std::vector<char*> args;
@@ -315,14 +451,16 @@ int Run(int argc, char** argv) {
   for (size_t i = 1; i < rest.size(); ++i) positional.emplace_back(rest[i]);
   if (positional.empty()) return Usage("missing command");
 
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_addr), grpc::InsecureChannelCredentials());
-  TokenService::Stub stub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel();
+  if (!channel.ok()) return Usage(std::string(channel.status().message()));
+  TokenService::Stub stub(*channel);
   const std::string& command = positional.front();
   if (command == "issue") return Issue(stub, prepared->repeated, positional);
   if (command == "verify") return Verify(stub, prepared->repeated, positional);
   if (command == "refresh") return Refresh(stub, prepared->repeated, positional);
   if (command == "revoke") return Revoke(stub, positional);
   if (command == "jwks") return Jwks(stub, positional);
+  if (command == "keys") return Keys(stub, positional);
   return Usage(absl::StrCat("unknown command \"", command, "\""));
 }
 

@@ -167,6 +167,9 @@ absl::StatusOr<IssuedTokens> TokenService::MintAccessToken(
   out.access_token = std::move(token);
   out.token_id = claims.jwt_id;
   out.expires_at = TruncateToSeconds(claims.expires_at);
+  out.subject = subject;
+  out.audiences = audiences;
+  out.scopes = scopes;
   return out;
 }
 
@@ -383,6 +386,10 @@ absl::StatusOr<IssuedTokens> TokenService::Refresh(const RefreshParams& params) 
       }
       log::Warning(absl::StrCat("refresh token reuse detected; revoked family ", parent.family_id,
                                 " of client '", parent.client_id, "'"));
+      if (config_.on_refresh_reuse) {
+        config_.on_refresh_reuse(RefreshReuseEvent{parent.family_id, parent.subject,
+                                                   parent.client_id, params.client_id});
+      }
       return absl::UnauthenticatedError(kRefreshRejected);
     case storage::RotateOutcome::kNotFound:
       metrics_.RecordRefresh(RefreshOutcome::kNotFound);

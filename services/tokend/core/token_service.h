@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,10 @@ struct IssuedTokens {
   absl::Time expires_at;      // the exp claim (whole seconds)
   std::string refresh_token;  // empty unless requested / refreshed
   absl::Time refresh_expires_at;
+  // What the access token says, for the audit trail (public claims, never token text).
+  std::string subject;
+  std::vector<std::string> audiences;
+  std::vector<std::string> scopes;
 };
 
 struct VerifyParams {
@@ -93,6 +98,16 @@ struct RevokeParams {
   std::string client_id;
 };
 
+// A refresh token came back after it was spent (outside the grace window): whoever holds it
+// may be an attacker, so its whole family was revoked. Reported to an observer (the audit
+// log); public identifiers only.
+struct RefreshReuseEvent {
+  std::string family_id;
+  std::string subject;
+  std::string owner_client_id;      // the client the family was issued to
+  std::string presenter_client_id;  // the client that presented the spent token
+};
+
 // --- The service. ---
 
 struct ServiceConfig {
@@ -109,6 +124,9 @@ struct ServiceConfig {
   // least 32 bytes. Empty: a random per-process secret (fine for one replica only: a retry that
   // lands on another replica would then be treated as reuse).
   jwt::SecretData refresh_derivation_secret;
+  // Called (on the calling thread, after the family is revoked) when refresh token reuse is
+  // detected. Optional; must be thread-safe and quick.
+  std::function<void(const RefreshReuseEvent&)> on_refresh_reuse;
 };
 
 // Issue / Verify / Refresh / Revoke. Thread-safe. Verify and Issue never touch the store

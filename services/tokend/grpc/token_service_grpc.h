@@ -8,10 +8,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "services/tokend/auth/grpc_access.h"
 #include "services/tokend/core/token_service.h"
 #include "services/tokend/grpc/bounded_executor.h"
 #include "services/tokend/metrics/metrics.h"
 #include "tokend/v1/token_service.grpc.pb.h"
+
+namespace tokend::keys {
+class KeyManager;
+}
 
 namespace tokend::grpc {
 
@@ -37,6 +42,15 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
     int blocking_threads = 8;     // like the database connection pool
     size_t blocking_queue = 256;  // calls waiting for a thread before RESOURCE_EXHAUSTED
     CallerIdentity caller_identity;
+    // Caller authentication, authorization and the audit trail (services/tokend/auth). When
+    // set, every RPC is admitted by it first (deny by default; the client_id of issued tokens is
+    // the caller's identity) and `caller_identity` is unused. Unset: `caller_identity` names
+    // the caller and everything is allowed (unit tests of the adapter alone).
+    const auth::GrpcAccessControl* access_control = nullptr;
+    // Signing-key administration (RotateSigningKey, ListSigningKeys, RemoveSigningKey): served
+    // only with a key manager and key_admin_rpcs (--key_admin_rpcs); PERMISSION_DENIED otherwise.
+    keys::KeyManager* key_manager = nullptr;
+    bool key_admin_rpcs = false;
   };
 
   TokenServiceGrpc(core::TokenService& service, metrics::Metrics& metrics, Options options);
@@ -60,11 +74,26 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
   ::grpc::ServerUnaryReactor* GetJwks(::grpc::CallbackServerContext* context,
                                       const v1::GetJwksRequest* request,
                                       v1::GetJwksResponse* response) override;
+  // In key_admin_grpc.cc. They block on the key store: run on the executor.
+  ::grpc::ServerUnaryReactor* RotateSigningKey(::grpc::CallbackServerContext* context,
+                                               const v1::RotateSigningKeyRequest* request,
+                                               v1::RotateSigningKeyResponse* response) override;
+  ::grpc::ServerUnaryReactor* ListSigningKeys(::grpc::CallbackServerContext* context,
+                                              const v1::ListSigningKeysRequest* request,
+                                              v1::ListSigningKeysResponse* response) override;
+  ::grpc::ServerUnaryReactor* RemoveSigningKey(::grpc::CallbackServerContext* context,
+                                               const v1::RemoveSigningKeyRequest* request,
+                                               v1::RemoveSigningKeyResponse* response) override;
 
  private:
   using Stopwatch = std::chrono::steady_clock;
 
   absl::StatusOr<std::string> CallerClientId(const ::grpc::CallbackServerContext& context) const;
+  // Identifies the caller and admits it to `method` (access_control, else caller_identity).
+  auth::Admission Admit(const ::grpc::CallbackServerContext& context,
+                        metrics::RpcMethod method) const;
+  // Writes `event` to the audit trail, when there is one.
+  void Audit(const auth::AuditEvent& event) const;
   // Finishes the call inline with `status`, recording metrics.
   ::grpc::ServerUnaryReactor* FinishNow(::grpc::CallbackServerContext* context,
                                         metrics::RpcMethod method, Stopwatch::time_point start,
@@ -76,10 +105,17 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
   void Complete(::grpc::ServerUnaryReactor* reactor, metrics::RpcMethod method,
                 Stopwatch::time_point start, const absl::Status& status);
   Stopwatch::time_point Start(metrics::RpcMethod method);
+  // OK when the caller may administer signing keys (identity accepted, admin RPCs enabled).
+  // `caller` (optional) receives the caller's identity, for the audit trail.
+  absl::Status CheckKeyAdmin(const ::grpc::CallbackServerContext& context,
+                             metrics::RpcMethod method, std::string* caller = nullptr) const;
 
   core::TokenService& service_;
   metrics::Metrics& metrics_;
   CallerIdentity caller_identity_;
+  const auth::GrpcAccessControl* access_control_;  // may be null
+  keys::KeyManager* key_manager_;                  // may be null
+  bool key_admin_rpcs_;
   BoundedExecutor executor_;
 };
 

@@ -10,7 +10,8 @@ namespace {
 constexpr std::string_view kGrpcService = "tokend.v1.TokenService";
 
 constexpr std::array<std::string_view, kRpcMethodCount> kRpcMethodNames = {
-    "Issue", "Verify", "Refresh", "Revoke", "GetJwks"};
+    "Issue",   "Verify",           "Refresh",         "Revoke",
+    "GetJwks", "RotateSigningKey", "ListSigningKeys", "RemoveSigningKey"};
 
 constexpr std::array<std::string_view, kGrpcCodeCount> kGrpcCodeNames = {
     "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",

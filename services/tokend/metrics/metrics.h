@@ -17,8 +17,17 @@
 namespace tokend::metrics {
 
 // The RPCs of tokend.v1.TokenService, as the grpc_method label names them.
-enum class RpcMethod { kIssue, kVerify, kRefresh, kRevoke, kGetJwks };
-inline constexpr size_t kRpcMethodCount = 5;
+enum class RpcMethod {
+  kIssue,
+  kVerify,
+  kRefresh,
+  kRevoke,
+  kGetJwks,
+  kRotateSigningKey,
+  kListSigningKeys,
+  kRemoveSigningKey,
+};
+inline constexpr size_t kRpcMethodCount = 8;
 std::string_view RpcMethodName(RpcMethod method);  // "Issue", ...
 
 // The grpc_code label for a status code (0..16), as grpc-go and go-grpc-prometheus spell it:

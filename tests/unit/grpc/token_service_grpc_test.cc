@@ -170,6 +170,7 @@ TEST_F(TokenServiceGrpcTest, TheCallerIdentityHookSetsOrRefusesTheClient) {
   verify.set_audience("api");
   v1::VerifyResponse verified;
   ::grpc::ClientContext c3;
+  c3.AddMetadata("x-test-client", "client-7");  // the hook names the caller of every RPC
   ASSERT_TRUE(stub_->Verify(&c3, verify, &verified).ok());
   EXPECT_EQ(verified.client_id(), "client-7");
 }

@@ -1,0 +1,163 @@
+// The signing-key administration RPCs of TokenServiceGrpc: the same adapter pattern as the
+// token RPCs (check the request's shape, call keys::KeyManager, map back, ToGrpcStatus), kept in
+// their own file. Who may call them is decided before anything else: the caller identity hook,
+// then --key_admin_rpcs.
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "services/tokend/auth/call_audit.h"
+#include "services/tokend/grpc/proto_mapping.h"
+#include "services/tokend/grpc/token_service_grpc.h"
+#include "services/tokend/keys/key_manager.h"
+#include "util/status_macros.h"
+
+namespace tokend::grpc {
+namespace {
+
+using metrics::RpcMethod;
+
+constexpr size_t kMaxKidBytes = 256;
+constexpr size_t kMaxReasonBytes = 512;
+
+v1::SigningKeyState StateToProto(storage::KeyState state) {
+  switch (state) {
+    case storage::KeyState::kNext:
+      return v1::SIGNING_KEY_STATE_NEXT;
+    case storage::KeyState::kActive:
+      return v1::SIGNING_KEY_STATE_ACTIVE;
+    case storage::KeyState::kRetired:
+      return v1::SIGNING_KEY_STATE_RETIRED;
+    case storage::KeyState::kRemoved:
+      return v1::SIGNING_KEY_STATE_REMOVED;
+  }
+  return v1::SIGNING_KEY_STATE_UNSPECIFIED;
+}
+
+// Unset for "never" (InfiniteFuture), so clients do not see year 9999.
+void SetTime(absl::Time time, google::protobuf::Timestamp* (v1::SigningKeyInfo::*field)(),
+             v1::SigningKeyInfo* info) {
+  if (time == absl::InfiniteFuture() || time == absl::InfinitePast()) return;
+  ToProtoTimestamp(time, (info->*field)());
+}
+
+void KeyInfoToProto(const keys::KeyInfo& key, v1::SigningKeyInfo* out) {
+  out->set_kid(key.kid);
+  out->set_algorithm(key.algorithm);
+  out->set_state(StateToProto(key.state));
+  out->set_signing(key.signing);
+  out->set_origin(key.origin);
+  out->set_kek_id(key.kek_id);
+  SetTime(key.created_at, &v1::SigningKeyInfo::mutable_created_at, out);
+  SetTime(key.activates_at, &v1::SigningKeyInfo::mutable_activates_at, out);
+  SetTime(key.retires_at, &v1::SigningKeyInfo::mutable_retires_at, out);
+  SetTime(key.remove_after, &v1::SigningKeyInfo::mutable_remove_after, out);
+  SetTime(key.removed_at, &v1::SigningKeyInfo::mutable_removed_at, out);
+  out->set_removal_reason(key.removal_reason);
+}
+
+}  // namespace
+
+absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext& context,
+                                             RpcMethod method, std::string* caller) const {
+  // The caller policy first: admin RPCs are denied unless a policy entry grants them by name.
+  const auth::Admission admission = Admit(context, method);
+  if (caller != nullptr) *caller = admission.caller_id();
+  TOKEND_RETURN_IF_ERROR(admission.status());
+  // Why off by default: these RPCs can take every token out of service (RemoveSigningKey); on a
+  // server without caller policies anyone who reaches the port could call them.
+  if (!key_admin_rpcs_) {
+    return absl::PermissionDeniedError(
+        "signing-key administration over gRPC is disabled (start tokend with --key_admin_rpcs, "
+        "or use `tokend keys ...` next to the database)");
+  }
+  if (key_manager_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this server does not manage its signing keys (start it with --kek_file or TOKEND_KEK)");
+  }
+  return absl::OkStatus();
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::RotateSigningKey(
+    ::grpc::CallbackServerContext* context, const v1::RotateSigningKeyRequest* request,
+    v1::RotateSigningKeyResponse* response) {
+  auto start = Start(RpcMethod::kRotateSigningKey);
+  std::string caller;
+  if (absl::Status allowed = CheckKeyAdmin(*context, RpcMethod::kRotateSigningKey, &caller);
+      !allowed.ok()) {
+    Audit(auth::KeyAuditEvent("rotate", "", caller, allowed));
+    return FinishNow(context, RpcMethod::kRotateSigningKey, start, allowed);
+  }
+  const keys::RotateMode mode =
+      request->immediate() ? keys::RotateMode::kImmediate : keys::RotateMode::kPublishFirst;
+  return RunBlocking(
+      context, RpcMethod::kRotateSigningKey, start,
+      [this, response, mode, caller = std::move(caller)]() -> absl::Status {
+        absl::StatusOr<keys::RotateOutcome> rotated = key_manager_->RotateNow(mode);
+        Audit(auth::KeyAuditEvent("rotate", rotated.ok() ? rotated->kid : std::string(), caller,
+                                  rotated.status()));
+        TOKEND_ASSIGN_OR_RETURN(keys::RotateOutcome outcome, std::move(rotated));
+        response->set_kid(outcome.kid);
+        ToProtoTimestamp(outcome.activates_at, response->mutable_activates_at());
+        response->set_rotated_now(outcome.rotated_now);
+        return absl::OkStatus();
+      });
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::ListSigningKeys(
+    ::grpc::CallbackServerContext* context, const v1::ListSigningKeysRequest* /*request*/,
+    v1::ListSigningKeysResponse* response) {
+  auto start = Start(RpcMethod::kListSigningKeys);
+  if (absl::Status allowed = CheckKeyAdmin(*context, RpcMethod::kListSigningKeys); !allowed.ok()) {
+    return FinishNow(context, RpcMethod::kListSigningKeys, start, allowed);
+  }
+  return RunBlocking(
+      context, RpcMethod::kListSigningKeys, start, [this, response]() -> absl::Status {
+        TOKEND_ASSIGN_OR_RETURN(std::vector<keys::KeyInfo> keys, key_manager_->ListKeys());
+        for (const keys::KeyInfo& key : keys) {
+          KeyInfoToProto(key, response->add_keys());
+        }
+        return absl::OkStatus();
+      });
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::RemoveSigningKey(
+    ::grpc::CallbackServerContext* context, const v1::RemoveSigningKeyRequest* request,
+    v1::RemoveSigningKeyResponse* response) {
+  auto start = Start(RpcMethod::kRemoveSigningKey);
+  std::string caller;
+  absl::Status status = CheckKeyAdmin(*context, RpcMethod::kRemoveSigningKey, &caller);
+  if (status.ok() && (request->kid().empty() || request->kid().size() > kMaxKidBytes)) {
+    status = absl::InvalidArgumentError("kid is required (at most 256 bytes)");
+  }
+  if (status.ok() && request->reason().size() > kMaxReasonBytes) {
+    status = absl::InvalidArgumentError("reason is longer than 512 bytes");
+  }
+  // Why: the reason is logged and stored; control characters could forge log lines.
+  const auto has_control = [](const std::string& text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  };
+  if (status.ok() && (has_control(request->kid()) || has_control(request->reason()))) {
+    status = absl::InvalidArgumentError("kid and reason must not contain control characters");
+  }
+  if (!status.ok()) {
+    Audit(auth::KeyAuditEvent("remove", request->kid(), caller, status));
+    return FinishNow(context, RpcMethod::kRemoveSigningKey, start, status);
+  }
+  return RunBlocking(
+      context, RpcMethod::kRemoveSigningKey, start,
+      [this, response, kid = request->kid(), reason = request->reason(),
+       caller = std::move(caller)]() -> absl::Status {
+        absl::StatusOr<storage::KeyRemovalResult> result = key_manager_->RemoveKey(kid, reason);
+        Audit(auth::KeyAuditEvent("remove", kid, caller, result.status()));
+        TOKEND_ASSIGN_OR_RETURN(storage::KeyRemovalResult removed, std::move(result));
+        response->set_previous_state(StateToProto(removed.previous_state));
+        response->set_new_active_kid(removed.new_active_kid);
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace tokend::grpc
