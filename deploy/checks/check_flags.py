@@ -38,13 +38,12 @@ import yaml
 PENDING = {
     "tls_cert": "issue 5", "tls_key": "issue 5", "tls_client_ca": "issue 5",
     "policy_file": "issue 5", "audit_log": "issue 5", "trust_forwarded_client_cert": "issue 5",
-    "kek_file": "issue 4", "key_rotation_period": "issue 4",
     "prune_batch_size": "a `tokend prune` subcommand",
 }
 PENDING_COMMANDS = {"prune": "a `tokend prune` subcommand"}
 COMMANDS = {"migrate"}
 # Environment variables tokend reads that are not TOKEND_<FLAG>.
-EXTRA_ENV = {"TOKEND_REFRESH_SECRET": None, "TOKEND_KEK": "issue 4"}
+EXTRA_ENV = {"TOKEND_REFRESH_SECRET": None, "TOKEND_KEK": None}
 # Flags whose value is a file (or comma-separated files) that must be mounted.
 FILE_FLAGS = {"signing_key", "refresh_secret_file", "tls_cert", "tls_key", "tls_client_ca",
               "policy_file", "kek_file"}

@@ -531,6 +531,43 @@ TEST_F(AuthMtlsTest, TheAuditTrailRecordsEveryTokenCallAndNoSecret) {
   }
 }
 
+TEST_F(AuthMtlsTest, KeyAdministrationNeedsAnExplicitGrantAndIsAudited) {
+  policy_path_ = certs_->dir().Write("policy.yaml", absl::StrCat(kPolicy, R"yaml(
+  - id: "spiffe://mesh.test/ns/ops/sa/keys"
+    rpcs: [RotateSigningKey, ListSigningKeys]
+)yaml"));
+  absl::StatusOr<ClientCert> ops = certs_->Spiffe("ops", "spiffe://mesh.test/ns/ops/sa/keys");
+  ASSERT_TRUE(ops.ok());
+  clients_["ops"] = *ops;
+  StartTokend(
+      {"--kek_file=" + certs_->dir().Write("kek", std::string(32, 'k')), "--key_admin_rpcs"});
+
+  // Everybody else, even the gateway with every token RPC, is refused.
+  EXPECT_EQ(Call("gateway", Rpc::kRotateSigningKey), ::grpc::StatusCode::PERMISSION_DENIED);
+  auto stub = Stub("ops");
+  v1::ListSigningKeysResponse keys;
+  ASSERT_TRUE(
+      stub->ListSigningKeys(ContextWithDeadline().get(), v1::ListSigningKeysRequest(), &keys).ok());
+  EXPECT_FALSE(keys.keys().empty());
+  v1::RotateSigningKeyResponse rotated;
+  ::grpc::Status status =
+      stub->RotateSigningKey(ContextWithDeadline().get(), v1::RotateSigningKeyRequest(), &rotated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Granted RotateSigningKey does not grant RemoveSigningKey.
+  v1::RemoveSigningKeyRequest remove;
+  remove.set_kid(rotated.kid());
+  v1::RemoveSigningKeyResponse removed;
+  EXPECT_EQ(stub->RemoveSigningKey(ContextWithDeadline().get(), remove, &removed).error_code(),
+            ::grpc::StatusCode::PERMISSION_DENIED);
+
+  const std::string audit = ReadAll(audit_path_);
+  EXPECT_THAT(audit, HasSubstr(absl::StrCat("\"event\":\"key\",\"caller\":\"", kGateway)));
+  EXPECT_THAT(audit, HasSubstr(absl::StrCat(
+                         "\"event\":\"key\",\"caller\":\"spiffe://mesh.test/ns/ops/sa/keys\"")));
+  EXPECT_THAT(audit, HasSubstr(absl::StrCat("\"action\":\"rotate\",\"kid\":\"", rotated.kid())));
+  EXPECT_THAT(audit, HasSubstr(absl::StrCat("\"action\":\"remove\",\"kid\":\"", rotated.kid())));
+}
+
 TEST_F(AuthMtlsTest, TokenctlIsAnMtlsClient) {
   StartTokend();
   const ClientCert& gateway = clients_.at("gateway");
