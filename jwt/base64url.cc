@@ -1,9 +1,11 @@
 #include "jwt/base64url.h"
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "jwt/internal/base64url_append.h"
 
 namespace tokend::jwt {
 namespace {
@@ -25,30 +27,41 @@ constexpr std::array<uint8_t, 256> kDecodeTable = MakeDecodeTable();
 
 }  // namespace
 
-std::string Base64UrlEncode(std::string_view data) {
-  std::string out;
-  out.resize((data.size() * 4 + 2) / 3);
+namespace internal {
+
+void AppendBase64Url(std::string_view data, std::string* out) {
+  const size_t n = data.size();
+  const size_t start = out->size();
+  // One resize to the exact length, then plain stores: no per-character growth check.
+  out->resize(start + (n * 4 + 2) / 3);
+  char* o = out->data() + start;
   const auto* in = reinterpret_cast<const uint8_t*>(data.data());
-  size_t n = data.size();
-  size_t o = 0;
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    out[o++] = kAlphabet[(v >> 18) & 63];
-    out[o++] = kAlphabet[(v >> 12) & 63];
-    out[o++] = kAlphabet[(v >> 6) & 63];
-    out[o++] = kAlphabet[v & 63];
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    o[0] = kAlphabet[(v >> 18) & 63];
+    o[1] = kAlphabet[(v >> 12) & 63];
+    o[2] = kAlphabet[(v >> 6) & 63];
+    o[3] = kAlphabet[v & 63];
+    o += 4;
   }
   if (n - i == 1) {
-    uint32_t v = uint32_t{in[i]} << 16;
-    out[o++] = kAlphabet[(v >> 18) & 63];
-    out[o++] = kAlphabet[(v >> 12) & 63];
+    const uint32_t v = uint32_t{in[i]} << 16;
+    o[0] = kAlphabet[(v >> 18) & 63];
+    o[1] = kAlphabet[(v >> 12) & 63];
   } else if (n - i == 2) {
-    uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
-    out[o++] = kAlphabet[(v >> 18) & 63];
-    out[o++] = kAlphabet[(v >> 12) & 63];
-    out[o++] = kAlphabet[(v >> 6) & 63];
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
+    o[0] = kAlphabet[(v >> 18) & 63];
+    o[1] = kAlphabet[(v >> 12) & 63];
+    o[2] = kAlphabet[(v >> 6) & 63];
   }
+}
+
+}  // namespace internal
+
+std::string Base64UrlEncode(std::string_view data) {
+  std::string out;
+  internal::AppendBase64Url(data, &out);
   return out;
 }
 

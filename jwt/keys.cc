@@ -161,8 +161,9 @@ absl::StatusOr<std::string> KeyMaterial::Sign(std::string_view input) const {
     }
     return raw;
   }
-  // EVP_PKEY_get_size is the exact size for Ed25519 and RSA.
-  size_t len = static_cast<size_t>(EVP_PKEY_get_size(pkey.get()));
+  // signature_size (EVP_PKEY_get_size, read once at load) is the exact size for Ed25519 and RSA;
+  // EVP_DigestSign still checks that the buffer is large enough.
+  size_t len = signature_size;
   std::string signature(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &len, data,
                      input.size()) != 1) {
