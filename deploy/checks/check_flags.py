@@ -34,19 +34,18 @@ import urllib.request
 
 import yaml
 
-# Flags and subcommands planned by later issues (#4 key rotation, #5 caller auth, pruning).
-PENDING = {
-    "tls_cert": "issue 5", "tls_key": "issue 5", "tls_client_ca": "issue 5",
-    "policy_file": "issue 5", "audit_log": "issue 5", "trust_forwarded_client_cert": "issue 5",
-    "prune_batch_size": "a `tokend prune` subcommand",
-}
-PENDING_COMMANDS = {"prune": "a `tokend prune` subcommand"}
-COMMANDS = {"migrate"}
+# Flags and subcommands planned by later issues, reported as PENDING until tokend has them.
+# Empty: everything the chart renders is in this tokend (issues 4 and 5, pruning in the server).
+PENDING = {}
+PENDING_COMMANDS = {}
+COMMANDS = {"migrate", "keys"}
 # Environment variables tokend reads that are not TOKEND_<FLAG>.
 EXTRA_ENV = {"TOKEND_REFRESH_SECRET": None, "TOKEND_KEK": None}
 # Flags whose value is a file (or comma-separated files) that must be mounted.
 FILE_FLAGS = {"signing_key", "refresh_secret_file", "tls_cert", "tls_key", "tls_client_ca",
-              "policy_file", "kek_file"}
+              "policy_file", "kek_file", "previous_kek_file", "audit_log"}
+# Values of file flags that name no file ("-": stderr).
+NOT_A_FILE = {"-", ""}
 
 problems = []
 notes = []
@@ -236,6 +235,8 @@ def check_container(args, known, all_flags, configmaps, secrets, pod, c, where):
     values = {n: v for n, v, _ in flags}
     for name in FILE_FLAGS & values.keys():
         for path in (values[name] or "").split(","):
+            if path in NOT_A_FILE:
+                continue
             vol, _ = mount_source(pod, c, path)
             if vol is None:
                 fail(f"{where}: --{name}={path} is not under any volumeMount")
@@ -295,7 +296,7 @@ def run_server(args, pod, c, where, flagfiles, secrets, configmaps, known):
                 elif name == "store":
                     value = "memory"  # no PostgreSQL in this check; the DSN was parsed above
                 elif name in FILE_FLAGS:
-                    value = ",".join(root + v for v in value.split(","))
+                    value = ",".join(v if v in NOT_A_FILE else root + v for v in value.split(","))
                 lines.append(f"--{name}" + ("" if value is None else f"={value}"))
         flagfile = os.path.join(root, "run.flags")
         with open(flagfile, "w") as f:

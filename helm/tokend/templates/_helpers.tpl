@@ -25,7 +25,7 @@ app.kubernetes.io/name: {{ include "tokend.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* The server's pods (not the migration or pruning Jobs' pods, which the Service must not select). */}}
+{{/* The server's pods (not the migration Job's pods, which the Service must not select). */}}
 {{- define "tokend.serverSelectorLabels" -}}
 {{ include "tokend.selectorLabels" . }}
 app.kubernetes.io/component: server
@@ -112,7 +112,7 @@ postgresql://{{ $p.user | urlquery }}@{{ $p.host }}:{{ $p.port }}/{{ $p.database
 {{- end -}}
 {{- end }}
 
-{{/* Environment that carries database credentials (server, migrate and prune containers). */}}
+{{/* Environment that carries database credentials (server and migrate containers). */}}
 {{- define "tokend.dbEnv" -}}
 {{- if and (include "tokend.postgres" .) .Values.postgresql.existingSecretDsnKey }}
 - name: TOKEND_STORE
@@ -152,6 +152,7 @@ postgresql://{{ $p.user | urlquery }}@{{ $p.host }}:{{ $p.port }}/{{ $p.database
 {{- define "tokend.paths.refresh" -}}/etc/tokend/refresh{{- end }}
 {{- define "tokend.paths.tls" -}}/etc/tokend/tls{{- end }}
 {{- define "tokend.paths.kek" -}}/etc/tokend/kek{{- end }}
+{{- define "tokend.paths.previousKek" -}}/etc/tokend/previous-kek{{- end }}
 
 {{/*
 The flag file (Abseil --flagfile): every setting of the server, one flag a line. Unknown flags
@@ -183,14 +184,21 @@ make tokend refuse to start, so a typo cannot be silently ignored.
 --db_timeout={{ .Values.postgresql.timeout }}
 --refresh_secret_file={{ include "tokend.paths.refresh" . }}/{{ if .Values.refreshSecret.existingSecret }}{{ .Values.refreshSecret.existingSecretKey }}{{ else }}refresh-secret{{ end }}
 --drain_timeout={{ $c.drainTimeoutSeconds }}s
+--prune_interval={{ .Values.pruning.interval }}
+--prune_batch_size={{ .Values.pruning.batchSize }}
 {{- if .Values.tls.enabled }}
 --tls_cert={{ include "tokend.paths.tls" . }}/tls.crt
 --tls_key={{ include "tokend.paths.tls" . }}/tls.key
 {{- if .Values.tls.clientAuth }}
 --tls_client_ca={{ include "tokend.paths.tls" . }}/ca.crt
 {{- end }}
+--tls_reload_interval={{ .Values.tls.reloadInterval }}
 {{- else }}
 --insecure=true
+{{- end }}
+{{- if .Values.istio.enabled }}
+--trust_forwarded_client_cert=true
+--trusted_proxy={{ join "," .Values.istio.trustedProxies }}
 {{- end }}
 {{- if .Values.policy.enabled }}
 --policy_file={{ include "tokend.paths.config" . }}/policy.yaml
@@ -200,7 +208,13 @@ make tokend refuse to start, so a typo cannot be silently ignored.
 {{- end }}
 {{- if .Values.keyRotation.enabled }}
 --kek_file={{ include "tokend.paths.kek" . }}/{{ if .Values.keyRotation.kek.existingSecret }}{{ .Values.keyRotation.kek.existingSecretKey }}{{ else }}kek{{ end }}
+{{- if .Values.keyRotation.previousKek.existingSecret }}
+--previous_kek_file={{ include "tokend.paths.previousKek" . }}/{{ .Values.keyRotation.previousKek.existingSecretKey }}
+{{- end }}
 --key_rotation_period={{ .Values.keyRotation.period }}
+--key_reload_interval={{ .Values.keyRotation.reloadInterval }}
+--signing_alg={{ .Values.keyRotation.algorithm }}
+--key_admin_rpcs={{ .Values.keyRotation.adminRpcs }}
 {{- end }}
 {{- range $k, $v := $c.extraFlags }}
 --{{ $k }}={{ $v }}
@@ -213,7 +227,7 @@ secret name rolls the pods. Generated values are kept by lookup and do not chang
 */}}
 {{- define "tokend.secretsChecksum" -}}
 {{- $v := .Values -}}
-{{- toJson (list $v.postgresql.password $v.postgresql.existingSecret $v.postgresql.existingSecretPasswordKey $v.postgresql.existingSecretDsnKey $v.signingKeys $v.refreshSecret $v.tls $v.keyRotation.kek) | sha256sum }}
+{{- toJson (list $v.postgresql.password $v.postgresql.existingSecret $v.postgresql.existingSecretPasswordKey $v.postgresql.existingSecretDsnKey $v.signingKeys $v.refreshSecret $v.tls $v.keyRotation.kek $v.keyRotation.previousKek) | sha256sum }}
 {{- end }}
 
 {{/* Values that cannot be expressed in values.schema.json. */}}
@@ -231,6 +245,12 @@ secret name rolls the pods. Generated values are kept by lookup and do not chang
 {{- end }}
 {{- if and (eq .Values.store.type "memory") (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}
 {{- fail "store.type=memory keeps revocations and refresh tokens in one process: run replicaCount=1 without autoscaling, or use store.type=postgresql" }}
+{{- end }}
+{{- if and (not .Values.policy.enabled) (not .Values.tls.enabled) }}
+{{- fail "policy.enabled=false without tls.enabled: tokend with --insecure and no policy file allows every RPC to every caller (development only). Keep policy.enabled and list your callers (docs/security.md)" }}
+{{- end }}
+{{- if and .Values.istio.enabled .Values.tls.enabled }}
+{{- fail "istio.enabled and tls.enabled: choose one. With istio.enabled the sidecar terminates mTLS and tokend trusts its x-forwarded-client-cert; with tls.enabled tokend terminates TLS itself" }}
 {{- end }}
 {{- if and .Values.tls.enabled (not .Values.tls.existingSecret) }}
 {{- fail "tls.enabled needs tls.existingSecret (a kubernetes.io/tls Secret, e.g. from cert-manager)" }}
