@@ -741,9 +741,13 @@ int RunServer(const sigset_t& signals) {
   ::grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   auto publish_health = [&](bool ready) {
     if (health == nullptr) return;
-    health->SetServingStatus(ready);
+    // By name: the all-services overload would also flip "liveness".
+    health->SetServingStatus("", ready);
     health->SetServingStatus("tokend.v1.TokenService", ready);
   };
+  // "liveness" says only that the process serves: SERVING until shutdown, whatever readiness
+  // says, so a liveness probe never restarts replicas during a database outage.
+  if (health != nullptr) health->SetServingStatus("liveness", true);
   publish_health(readiness.Evaluate().ready);
 
   http::HttpServer::Options http_options;

@@ -743,6 +743,24 @@ TEST_F(TokendContractTest, HealthReportsServingAndReflectionListsTheService) {
   ASSERT_TRUE(health_status.ok()) << health_status.error_message();
   EXPECT_EQ(Bytes(health_response), std::string("\x08\x01", 2));
 
+  // The "liveness" service (the chart's liveness probe) is SERVING from start to shutdown,
+  // independently of readiness, so a database outage never restarts pods.
+  std::string liveness = "liveness";
+  std::string liveness_request =
+      std::string("\x0a") + static_cast<char>(liveness.size()) + liveness;
+  ::grpc::ByteBuffer liveness_response;
+  ::grpc::Status liveness_status;
+  {
+    auto context = ContextWithDeadline();
+    auto call = stub.PrepareUnaryCall(context.get(), "/grpc.health.v1.Health/Check",
+                                      Buffer(liveness_request), &cq);
+    call->StartCall();
+    call->Finish(&liveness_response, &liveness_status, reinterpret_cast<void*>(1));
+    ASSERT_TRUE(cq.Next(&tag, &ok));
+  }
+  ASSERT_TRUE(liveness_status.ok()) << liveness_status.error_message();
+  EXPECT_EQ(Bytes(liveness_response), std::string("\x08\x01", 2));
+
   // grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo {list_services: ""}.
   auto context = ContextWithDeadline();
   auto call = stub.PrepareCall(
