@@ -76,8 +76,10 @@ absl::StatusOr<std::string> Base64UrlDecode(std::string_view encoded) {
   size_t i = 0;
   uint8_t bad = 0;
   for (; i + 4 <= n; i += 4) {
-    uint8_t a = kDecodeTable[in[i]], b = kDecodeTable[in[i + 1]], c = kDecodeTable[in[i + 2]],
-            d = kDecodeTable[in[i + 3]];
+    const uint8_t a = kDecodeTable[in[i]];
+    const uint8_t b = kDecodeTable[in[i + 1]];
+    const uint8_t c = kDecodeTable[in[i + 2]];
+    const uint8_t d = kDecodeTable[in[i + 3]];
     bad |= (a | b | c | d) & 0x80;
     uint32_t v = (uint32_t{a} << 18) | (uint32_t{b} << 12) | (uint32_t{c} << 6) | d;
     out[o++] = static_cast<char>((v >> 16) & 0xFF);
@@ -86,14 +88,17 @@ absl::StatusOr<std::string> Base64UrlDecode(std::string_view encoded) {
   }
   const size_t rest = n - i;
   if (rest == 2) {
-    uint8_t a = kDecodeTable[in[i]], b = kDecodeTable[in[i + 1]];
+    const uint8_t a = kDecodeTable[in[i]];
+    const uint8_t b = kDecodeTable[in[i + 1]];
     bad |= (a | b) & 0x80;
     // The low 4 bits of the last character are not part of any byte; they must be zero so that
     // every byte string has exactly one encoding.
     bad |= (b & 0x0F) != 0 ? 0x80 : 0;
     out[o++] = static_cast<char>(((a << 2) | (b >> 4)) & 0xFF);
   } else if (rest == 3) {
-    uint8_t a = kDecodeTable[in[i]], b = kDecodeTable[in[i + 1]], c = kDecodeTable[in[i + 2]];
+    const uint8_t a = kDecodeTable[in[i]];
+    const uint8_t b = kDecodeTable[in[i + 1]];
+    const uint8_t c = kDecodeTable[in[i + 2]];
     bad |= (a | b | c) & 0x80;
     bad |= (c & 0x03) != 0 ? 0x80 : 0;  // the low 2 bits, as above
     uint32_t v = (uint32_t{a} << 18) | (uint32_t{b} << 12) | (uint32_t{c} << 6);

@@ -1,5 +1,6 @@
 #include "jwt/claims.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -8,10 +9,7 @@ namespace tokend::jwt {
 bool IsRegisteredClaimName(std::string_view name) {
   static constexpr std::array<std::string_view, 10> kRegistered = {
       "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "sid"};
-  for (std::string_view registered : kRegistered) {
-    if (name == registered) return true;
-  }
-  return false;
+  return std::find(kRegistered.begin(), kRegistered.end(), name) != kRegistered.end();
 }
 
 }  // namespace tokend::jwt

@@ -114,7 +114,9 @@ bool IsStrictUtf8(std::string_view s) {
       continue;
     }
     size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte (RFC 3629 §4)
+    // The allowed range of the second byte (RFC 3629 §4).
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
     if (c >= 0xC2 && c <= 0xDF) {
       len = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {

@@ -187,7 +187,7 @@ absl::StatusOr<EvpPkeyPtr> ParseRsa(const rapidjson::Value& jwk, JwkPart part) {
 // RFC 7517 §4.2/4.3: a key meant for encryption, or whose operations exclude ours, is refused.
 absl::Status CheckUse(const rapidjson::Value& jwk, JwkPart part) {
   TOKEND_ASSIGN_OR_RETURN(const rapidjson::Value* use, OptionalString(jwk, "use"));
-  if (use != nullptr && StringOf(*use) != "sig") return Invalid("\"use\" is not \"sig\"");
+  if (use != nullptr && StringOf(*use) != "sig") return Invalid(R"("use" is not "sig")");
   const rapidjson::Value* ops = FindMember(jwk, "key_ops");
   if (ops == nullptr) return absl::OkStatus();
   if (!ops->IsArray()) return Invalid("\"key_ops\" is not an array");
