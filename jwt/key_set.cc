@@ -9,6 +9,7 @@
 
 namespace tokend::jwt {
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): sink parameter, moved into the map.
 absl::Status KeySet::Add(VerificationKey key) {
   std::string kid = key.kid();
   // A kid names one key; silently replacing it would let a second key shadow the first.

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -95,9 +96,9 @@ std::string Sha256(std::string_view data) {
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
     ClearOpenSslErrors();
-    return std::string();
+    return {};
   }
-  return std::string(reinterpret_cast<const char*>(md), len);
+  return {reinterpret_cast<const char*>(md), len};
 }
 
 }  // namespace
@@ -215,7 +216,7 @@ absl::StatusOr<std::string> BnParam(const EVP_PKEY* pkey, const char* name, int 
 // Checks the key's type and size, and fills the algorithm, JWK members and signature size.
 absl::Status Describe(KeyMaterial& m) {
   EVP_PKEY* pkey = m.pkey.get();
-  if (EVP_PKEY_is_a(pkey, "ED25519")) {
+  if (EVP_PKEY_is_a(pkey, "ED25519") != 0) {
     m.algorithm = Algorithm::kEdDSA;
     m.kty = "OKP";
     m.signature_size = kEd25519SignatureBytes;
@@ -232,7 +233,7 @@ absl::Status Describe(KeyMaterial& m) {
         {"x", Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(pub), len))});
     return absl::OkStatus();
   }
-  if (EVP_PKEY_is_a(pkey, "EC")) {
+  if (EVP_PKEY_is_a(pkey, "EC") != 0) {
     char group[64];
     size_t len = 0;
     if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
@@ -252,7 +253,7 @@ absl::Status Describe(KeyMaterial& m) {
     return absl::OkStatus();
   }
   // EVP_PKEY_is_a(pkey, "RSA") is false for RSA-PSS keys, which are refused.
-  if (EVP_PKEY_is_a(pkey, "RSA")) {
+  if (EVP_PKEY_is_a(pkey, "RSA") != 0) {
     const int bits = EVP_PKEY_get_bits(pkey);
     // Keys under 2048 bits are factorable in practice (NIST SP 800-131A).
     if (bits < kMinRsaBits) return Invalid("RSA modulus shorter than 2048 bits");
@@ -260,7 +261,7 @@ absl::Status Describe(KeyMaterial& m) {
     TOKEND_ASSIGN_OR_RETURN(std::string n, BnParam(pkey, OSSL_PKEY_PARAM_RSA_N, 0));
     TOKEND_ASSIGN_OR_RETURN(std::string e, BnParam(pkey, OSSL_PKEY_PARAM_RSA_E, 0));
     // An even or unit exponent is not an RSA key (e = 1 makes every "signature" trivial).
-    const unsigned char last = static_cast<unsigned char>(e.back());
+    const auto last = static_cast<unsigned char>(e.back());
     if ((last & 1) == 0 || (e.size() == 1 && last == 1)) return Invalid("invalid RSA exponent");
     m.algorithm = Algorithm::kRS256;
     m.kty = "RSA";
@@ -359,7 +360,7 @@ absl::StatusOr<Parts> PartsFromSecret(SecretData secret, std::string_view kid) {
 }
 
 // Never prompts on a terminal for an encrypted PEM: encrypted keys are simply refused.
-int NoPassphrase(char*, int, int, void*) { return 0; }
+int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) { return 0; }
 
 struct BioDeleter {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -443,7 +444,7 @@ absl::StatusOr<std::string> VerificationKey::PublicPem() const {
     return absl::InternalError("key: cannot encode public key");
   }
   char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
+  const int64_t len = BIO_get_mem_data(bio.get(), &data);
   if (len <= 0 || data == nullptr) return absl::InternalError("key: cannot encode public key");
   return std::string(data, static_cast<size_t>(len));
 }
@@ -552,7 +553,7 @@ absl::StatusOr<std::string> SigningKey::Sign(std::string_view signing_input) con
 }
 
 SecretData SigningKey::ExportPrivatePkcs8Der() const {
-  if (material_ == nullptr) return SecretData();
+  if (material_ == nullptr) return {};
   if (material_->algorithm == Algorithm::kHS256) return material_->secret;
   std::unique_ptr<OSSL_ENCODER_CTX, internal::OpenSslDeleter<OSSL_ENCODER_CTX_free>> ctx(
       OSSL_ENCODER_CTX_new_for_pkey(material_->pkey.get(), EVP_PKEY_KEYPAIR, "DER",
@@ -561,7 +562,7 @@ SecretData SigningKey::ExportPrivatePkcs8Der() const {
   size_t len = 0;
   if (ctx == nullptr || OSSL_ENCODER_to_data(ctx.get(), &data, &len) != 1 || data == nullptr) {
     ClearOpenSslErrors();
-    return SecretData();
+    return {};
   }
   SecretData der(std::string_view(reinterpret_cast<const char*>(data), len));
   OPENSSL_clear_free(data, len);

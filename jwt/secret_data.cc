@@ -8,7 +8,7 @@ namespace tokend::jwt {
 
 SecretData::SecretData(std::string_view bytes) : bytes_(bytes) {}
 
-SecretData::SecretData(const SecretData& other) : bytes_(other.bytes_) {}
+SecretData::SecretData(const SecretData& other) = default;
 
 SecretData& SecretData::operator=(const SecretData& other) {
   if (this != &other) {
@@ -20,6 +20,7 @@ SecretData& SecretData::operator=(const SecretData& other) {
 
 // A moved-from std::string may keep its bytes in the small-string buffer, so the source is
 // wiped explicitly rather than trusting the move to take the only copy.
+// NOLINTNEXTLINE(cert-oop11-cpp,performance-move-constructor-init): copy-then-wipe is deliberate.
 SecretData::SecretData(SecretData&& other) noexcept : bytes_(other.bytes_) { other.Wipe(); }
 
 SecretData& SecretData::operator=(SecretData&& other) noexcept {

@@ -1,5 +1,6 @@
 #include "jwt/signer.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstddef>
@@ -48,10 +49,8 @@ size_t SignatureReserve(Algorithm algorithm) {
 // the space-separated encoding or would need escaping a relying party may get wrong.
 bool IsScopeToken(std::string_view scope) {
   if (scope.empty()) return false;
-  for (unsigned char c : scope) {
-    if (c < 0x21 || c > 0x7E || c == 0x22 || c == 0x5C) return false;
-  }
-  return true;
+  return std::ranges::none_of(
+      scope, [](unsigned char c) { return c < 0x21 || c > 0x7E || c == 0x22 || c == 0x5C; });
 }
 
 // Writes one JSON object into `out`. Every member is written with a leading ',' (for the

@@ -17,7 +17,7 @@ namespace {
 using internal::StringOf;
 
 constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
-constexpr size_t kMaxTokenSizeCap = 64 * 1024;
+constexpr size_t kMaxTokenSizeCap = size_t{64} * 1024;
 constexpr int kMaxJsonDepth = 16;
 
 absl::Status Fail(VerifyError error, std::string_view phrase) {

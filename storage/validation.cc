@@ -13,7 +13,9 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
   const uint8_t b0 = byte(i);
   if (b0 < 0x80) return 1;
   size_t len;
-  uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  // The allowed range of the second byte.
+  uint8_t lo = 0x80;
+  uint8_t hi = 0xBF;
   if (b0 >= 0xC2 && b0 <= 0xDF) {
     len = 2;
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {

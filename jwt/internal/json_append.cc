@@ -64,7 +64,7 @@ Scan ScanString(std::string_view s) {
   scan.needs_escape = (special & kHigh) != 0;
   scan.non_ascii = (high & kHigh) != 0;
   for (; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const auto c = static_cast<unsigned char>(s[i]);
     scan.needs_escape |= kEscape[c] != 0;
     scan.non_ascii |= c >= 0x80;
   }
@@ -160,7 +160,7 @@ bool AppendJsonString(std::string_view s, std::string* out) {
   const char* run = s.data();
   const char* const end = s.data() + s.size();
   for (const char* p = run; p != end; ++p) {
-    const unsigned char c = static_cast<unsigned char>(*p);
+    const auto c = static_cast<unsigned char>(*p);
     const char escape = kEscape[c];
     if (escape == 0) continue;
     out->append(run, static_cast<size_t>(p - run));

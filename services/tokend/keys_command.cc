@@ -39,7 +39,7 @@ std::string TimeText(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
 }
 
-void Print(const std::string& line) { std::fprintf(stdout, "%s\n", line.c_str()); }
+void Print(const std::string& line) { (void)std::fprintf(stdout, "%s\n", line.c_str()); }
 
 int Fail(const std::string& what, const absl::Status& status) {
   log::Error(absl::StrCat(what, ": ", status.ToString()));
@@ -53,12 +53,13 @@ void PrintKeys(const std::vector<keys::KeyInfo>& infos) {
       "ORIGIN     REASON");
   for (const keys::KeyInfo& info : infos) {
     char line[512];
-    std::snprintf(line, sizeof(line), "%-44s %-6s %-8s %-8s %-21s %-21s %-21s %-21s %-17s %-10s %s",
-                  info.kid.c_str(), info.algorithm.c_str(),
-                  std::string(storage::KeyStateName(info.state)).c_str(), info.signing ? "yes" : "",
-                  TimeText(info.created_at).c_str(), TimeText(info.activates_at).c_str(),
-                  TimeText(info.retires_at).c_str(), TimeText(info.remove_after).c_str(),
-                  info.kek_id.c_str(), info.origin.c_str(), info.removal_reason.c_str());
+    (void)std::snprintf(
+        line, sizeof(line), "%-44s %-6s %-8s %-8s %-21s %-21s %-21s %-21s %-17s %-10s %s",
+        info.kid.c_str(), info.algorithm.c_str(),
+        std::string(storage::KeyStateName(info.state)).c_str(), info.signing ? "yes" : "",
+        TimeText(info.created_at).c_str(), TimeText(info.activates_at).c_str(),
+        TimeText(info.retires_at).c_str(), TimeText(info.remove_after).c_str(), info.kek_id.c_str(),
+        info.origin.c_str(), info.removal_reason.c_str());
     Print(line);
   }
 }
@@ -102,7 +103,7 @@ int RunKeysCommand(const std::vector<std::string>& args, const KeysCommandContex
                                   : std::nullopt,
       context.previous_kek_file);
   if (!keks.ok()) {
-    log::Error(std::string(keks.status().message()));
+    log::Error(std::string{keks.status().message()});
     return kExitUsage;
   }
   if (command == "rewrap" && context.previous_kek_file.empty()) {

@@ -64,7 +64,7 @@ std::string RedactDsn(std::string_view dsn) {
   std::string lower = absl::AsciiStrToLower(out);
   size_t pos = 0;
   while ((pos = lower.find("password", pos)) != std::string::npos) {
-    bool word_start = pos == 0 || std::isspace(static_cast<unsigned char>(lower[pos - 1]));
+    bool word_start = pos == 0 || std::isspace(static_cast<unsigned char>(lower[pos - 1])) != 0;
     size_t eq = pos + 8;
     while (eq < lower.size() && lower[eq] == ' ') ++eq;
     if (!word_start || eq >= lower.size() || lower[eq] != '=') {
@@ -82,7 +82,7 @@ std::string RedactDsn(std::string_view dsn) {
       }
       if (end < out.size()) ++end;  // closing quote
     } else {
-      while (end < out.size() && !std::isspace(static_cast<unsigned char>(out[end]))) ++end;
+      while (end < out.size() && std::isspace(static_cast<unsigned char>(out[end])) == 0) ++end;
     }
     out.replace(value, end - value, "***");
     lower = absl::AsciiStrToLower(out);

@@ -7,13 +7,13 @@
 // Every flag can also be set from the environment as TOKEND_<FLAG NAME IN UPPER CASE>
 // (e.g. TOKEND_STORE); a flag given on the command line wins.
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -213,6 +213,7 @@ constexpr const char* kEnvFlags[] = {"grpc_listen",
 absl::Status ApplyEnvironment() {
   for (const char* name : kEnvFlags) {
     std::string env_name = absl::StrCat("TOKEND_", absl::AsciiStrToUpper(name));
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): startup, before any thread.
     const char* value = std::getenv(env_name.c_str());
     if (value == nullptr) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
@@ -242,7 +243,7 @@ absl::StatusOr<StoreSpec> ParseStore(const std::string& store) {
     spec.dsn = store.substr(std::strlen("postgresql:"));
   } else {
     return absl::InvalidArgumentError(
-        "--store must be \"memory\", a postgresql:// URI or \"postgresql:\" + a key=value DSN");
+        R"(--store must be "memory", a postgresql:// URI or "postgresql:" + a key=value DSN)");
   }
   if (!spec.memory && absl::StripAsciiWhitespace(spec.dsn).empty()) {
     return absl::InvalidArgumentError("--store: empty PostgreSQL DSN");
@@ -269,12 +270,15 @@ absl::StatusOr<jwt::SecretData> LoadRefreshSecret(const StoreSpec& store, const 
     if (!content.ok()) return content.status();
     bytes = *std::move(content);
     source = path;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): startup, before any thread.
   } else if (const char* env = std::getenv("TOKEND_REFRESH_SECRET"); env != nullptr) {
     bytes = env;
     source = "TOKEND_REFRESH_SECRET";
   }
   // Trailing whitespace is dropped so `echo secret > file` and the env var agree.
-  while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.back()))) bytes.pop_back();
+  while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.back())) != 0) {
+    bytes.pop_back();
+  }
   if (bytes.empty()) {
     // Every replica holding the KEK derives the same secret: nothing more to distribute.
     if (kek != nullptr) return keys::DeriveRefreshDerivationSecret(*kek);
@@ -305,8 +309,9 @@ absl::Status WriteReadyFile(const std::string& path, int grpc_port, int http_por
   }
   // rename(2) is atomic: a reader sees no file or the whole file, never half of it.
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
+    (void)std::remove(tmp.c_str());  // best effort: the rename error is what is reported
     return absl::InternalError(
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): only called once, while the server starts.
         absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
@@ -383,6 +388,7 @@ absl::StatusOr<Storage> OpenStorage(const StoreSpec& spec, bool managed_keys) {
 // The key-encryption keys: --kek_file or TOKEND_KEK (+ --previous_kek_file). nullopt when none
 // is configured (signing keys are then not managed).
 absl::StatusOr<std::optional<keys::KekRing>> LoadKeks() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): startup, before any thread.
   const char* env = std::getenv("TOKEND_KEK");
   absl::StatusOr<keys::KekRing> keks =
       keys::LoadKekRing(absl::GetFlag(FLAGS_kek_file),
@@ -415,7 +421,7 @@ keys::KeyManagerOptions KeyManagerOptionsFromFlags(jwt::Algorithm algorithm) {
 int RunKeys(const std::vector<std::string>& args) {
   absl::StatusOr<StoreSpec> spec = ParseStore(absl::GetFlag(FLAGS_store));
   if (!spec.ok()) {
-    log::Error(std::string(spec.status().message()));
+    log::Error(std::string{spec.status().message()});
     return kExitUsage;
   }
   std::optional<jwt::Algorithm> alg = jwt::AlgorithmFromName(absl::GetFlag(FLAGS_signing_alg));
@@ -428,6 +434,7 @@ int RunKeys(const std::vector<std::string>& args) {
   context.postgres = PostgresOptionsFor(*spec);
   context.postgres.pool_size = 1;
   context.kek_file = absl::GetFlag(FLAGS_kek_file);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): startup, before any thread.
   if (const char* env = std::getenv("TOKEND_KEK"); env != nullptr) context.kek_env = env;
   context.previous_kek_file = absl::GetFlag(FLAGS_previous_kek_file);
   context.manager_options = KeyManagerOptionsFromFlags(*alg);
@@ -482,12 +489,12 @@ int RunServer(const sigset_t& signals) {
   // Plaintext must be a deliberate choice: tokens are bearer credentials.
   const auth::ServerAuthOptions auth_options = ServerAuthOptionsFromFlags();
   if (absl::Status status = auth::ValidateServerAuthOptions(auth_options); !status.ok()) {
-    log::Error(std::string(status.message()));
+    log::Error(std::string{status.message()});
     return kExitUsage;
   }
   absl::StatusOr<StoreSpec> store_spec = ParseStore(absl::GetFlag(FLAGS_store));
   if (!store_spec.ok()) {
-    log::Error(std::string(store_spec.status().message()));
+    log::Error(std::string{store_spec.status().message()});
     return kExitUsage;
   }
   std::optional<jwt::Algorithm> alg = jwt::AlgorithmFromName(absl::GetFlag(FLAGS_signing_alg));
@@ -502,7 +509,7 @@ int RunServer(const sigset_t& signals) {
   // Managed signing keys (docs/keys.md) when a key-encryption key is configured.
   absl::StatusOr<std::optional<keys::KekRing>> keks = LoadKeks();
   if (!keks.ok()) {
-    log::Error(std::string(keks.status().message()));
+    log::Error(std::string{keks.status().message()});
     return kExitUsage;
   }
   const bool managed_keys = keks->has_value();
@@ -532,7 +539,7 @@ int RunServer(const sigset_t& signals) {
     absl::StatusOr<jwt::SecretData> secret =
         LoadRefreshSecret(*store_spec, managed_keys ? &(*keks)->primary() : nullptr);
     if (!secret.ok()) {
-      log::Error(std::string(secret.status().message()));
+      log::Error(std::string{secret.status().message()});
       return kExitUsage;
     }
     config.refresh_derivation_secret = *std::move(secret);
@@ -701,7 +708,7 @@ int RunServer(const sigset_t& signals) {
            const absl::Status last = key_manager->LastTickStatus();
            if (last.code() == absl::StatusCode::kFailedPrecondition ||
                last.code() == absl::StatusCode::kDataLoss) {
-             return absl::UnavailableError(std::string(last.message()));
+             return absl::UnavailableError(std::string{last.message()});
            }
          }
          return absl::OkStatus();
@@ -771,7 +778,7 @@ int RunServer(const sigset_t& signals) {
   absl::StatusOr<std::unique_ptr<http::HttpServer>> http_server =
       http::HttpServer::Start(http_options, sources);
   if (!http_server.ok()) {
-    log::Error(std::string(http_server.status().message()));
+    log::Error(std::string{http_server.status().message()});
     server->Shutdown();
     return kExitFailure;
   }
@@ -803,7 +810,7 @@ int RunServer(const sigset_t& signals) {
   if (!ready_file.empty()) {
     if (absl::Status status = WriteReadyFile(ready_file, grpc_port, (*http_server)->port());
         !status.ok()) {
-      log::Error(std::string(status.message()));
+      log::Error(std::string{status.message()});
     }
   }
 
@@ -835,7 +842,7 @@ int RunServer(const sigset_t& signals) {
   pruner.Stop();
   syncer.Stop();
   (*http_server)->Stop();
-  if (!ready_file.empty()) std::remove(ready_file.c_str());
+  if (!ready_file.empty()) (void)std::remove(ready_file.c_str());  // best effort at exit
   log::Info("stopped");
   return kExitOk;
 }
@@ -862,7 +869,7 @@ int main(int argc, char** argv) {
       "--kek_file=...\n"
       "Every flag can also be set as env TOKEND_<FLAG_NAME_IN_UPPER_CASE>.");
   if (absl::Status status = tokend::ApplyEnvironment(); !status.ok()) {
-    tokend::log::Error(std::string(status.message()));
+    tokend::log::Error(std::string{status.message()});
     return tokend::kExitUsage;
   }
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);

@@ -1,5 +1,7 @@
 #include "storage/postgres/database_admin.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "pqxx/connection"
 #include "pqxx/nontransaction"
@@ -15,10 +17,8 @@ namespace pg = postgres_internal;
 bool IsPlainIdentifier(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
   if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
-  for (char c : name) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
+  return std::ranges::all_of(
+      name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 // Runs "<prefix><quoted name><suffix>" outside a transaction (CREATE/DROP DATABASE need that).

@@ -1,6 +1,7 @@
 #include "storage/postgres/postgres_error.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -51,7 +52,7 @@ absl::Status FromSqlState(absl::string_view sqlstate, absl::string_view operatio
 absl::Status StatusFromException(std::exception_ptr error, absl::string_view operation) {
   const std::string prefix = absl::StrCat("postgres ", operation, ": ");
   try {
-    std::rethrow_exception(error);
+    std::rethrow_exception(std::move(error));
   } catch (const pqxx::broken_connection& e) {
     return absl::UnavailableError(
         absl::StrCat(prefix, "connection lost or refused: ", ConnectionDetail(e.what())));

@@ -180,7 +180,7 @@ void PostgresKeyChangeFeed::Warn(std::string_view message) const {
     feed_options_.log_warning(message);
   } else {
     const std::string line = "W " + std::string(message) + "\n";
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    (void)std::fwrite(line.data(), 1, line.size(), stderr);  // nowhere to report a failure
   }
 }
 

@@ -29,7 +29,7 @@ std::string EncodeRevocationPayload(const Revocation& revocation) {
   writer.Key("revoked_at");
   writer.Int64(ToDbMicros(revocation.revoked_at));
   writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return {buffer.GetString(), buffer.GetSize()};
 }
 
 std::optional<Revocation> DecodeRevocationPayload(std::string_view payload) {

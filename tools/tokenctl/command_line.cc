@@ -44,7 +44,7 @@ absl::StatusOr<PreparedArgs> PrepareArgs(int argc, char** argv,
     bool has_value = eq != std::string::npos;
     std::string value = has_value ? arg.substr(eq + 1) : "";
 
-    if (AbseilBuiltinFlags().count(name) > 0) {
+    if (AbseilBuiltinFlags().contains(name)) {
       out.args.push_back(has_value ? absl::StrCat("--", name, "=", value) : "--" + name);
       continue;
     }
@@ -68,7 +68,7 @@ absl::StatusOr<PreparedArgs> PrepareArgs(int argc, char** argv,
         return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
       }
     }
-    if (repeatable.count(name) > 0) {
+    if (repeatable.contains(name)) {
       out.repeated[name].push_back(value);
       continue;
     }

@@ -138,7 +138,7 @@ void SetDeadline(grpc::ClientContext& context) {
 // The positional argument `index`, or the whole of stdin (trimmed) when it is absent.
 std::optional<std::string> ArgOrStdin(const std::vector<std::string>& positional, size_t index) {
   if (positional.size() > index) return positional[index];
-  if (isatty(STDIN_FILENO)) return std::nullopt;
+  if (isatty(STDIN_FILENO) != 0) return std::nullopt;
   std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   std::string trimmed(absl::StripAsciiWhitespace(text));
   if (trimmed.empty()) return std::nullopt;
@@ -213,7 +213,7 @@ int Issue(TokenService::Stub& stub, const Repeated& repeated,
   grpc::Status status = stub.Issue(&context, request, &response);
   if (!status.ok()) return RpcError("Issue", status);
   // Piped into another command, only the access token is wanted (see the file comment).
-  bool access_token_only = absl::GetFlag(FLAGS_quiet) || !isatty(STDOUT_FILENO);
+  bool access_token_only = absl::GetFlag(FLAGS_quiet) || isatty(STDOUT_FILENO) == 0;
   return PrintTokens(response, access_token_only);
 }
 
@@ -442,7 +442,7 @@ int Run(int argc, char** argv) {
       "tokenctl [--addr=HOST:PORT] [--json] <issue|verify|refresh|revoke|jwks|keys> [flags] "
       "[args]");
   absl::StatusOr<PreparedArgs> prepared = PrepareArgs(argc, argv, {"audience", "scope", "claim"});
-  if (!prepared.ok()) return Usage(std::string(prepared.status().message()));
+  if (!prepared.ok()) return Usage(std::string{prepared.status().message()});
   std::vector<char*> args;
   for (std::string& arg : prepared->args) args.push_back(arg.data());
   args.push_back(nullptr);
@@ -452,7 +452,7 @@ int Run(int argc, char** argv) {
   if (positional.empty()) return Usage("missing command");
 
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel();
-  if (!channel.ok()) return Usage(std::string(channel.status().message()));
+  if (!channel.ok()) return Usage(std::string{channel.status().message()});
   TokenService::Stub stub(*channel);
   const std::string& command = positional.front();
   if (command == "issue") return Issue(stub, prepared->repeated, positional);

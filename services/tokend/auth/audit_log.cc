@@ -53,7 +53,7 @@ void AppendJsonString(std::string_view value, std::string& out) {
   if (cut) value = value.substr(0, kMaxFieldBytes);
   out.push_back('"');
   for (char ch : value) {
-    const unsigned char c = static_cast<unsigned char>(ch);
+    const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '"':
         out.append("\\\"");
@@ -125,7 +125,7 @@ std::string_view AuditOutcome(const absl::Status& status) {
 void SetAuditStatus(const absl::Status& status, AuditEvent& event) {
   event.outcome = std::string(AuditOutcome(status));
   event.code = absl::StatusCodeToString(status.code());
-  event.reason = std::string(status.message());
+  event.reason = std::string{status.message()};
 }
 
 std::string AuditLog::FormatLine(const AuditEvent& event, absl::Time time) {
@@ -163,6 +163,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::ToFile(const std::string& pa
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::FailedPreconditionError(
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): only called once, while the server starts.
         absl::StrCat("cannot open audit log ", path, ": ", std::strerror(errno)));
   }
   auto log = std::make_unique<AuditLog>([fd](std::string_view line) { return WriteAll(fd, line); },

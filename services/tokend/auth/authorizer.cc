@@ -1,5 +1,6 @@
 #include "services/tokend/auth/authorizer.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -10,10 +11,8 @@ namespace tokend::auth {
 namespace {
 
 bool AnyMatches(const std::vector<Pattern>& patterns, std::string_view value) {
-  for (const Pattern& pattern : patterns) {
-    if (pattern.Matches(value)) return true;
-  }
-  return false;
+  return std::ranges::any_of(patterns,
+                             [value](const Pattern& pattern) { return pattern.Matches(value); });
 }
 
 }  // namespace

@@ -31,9 +31,9 @@ constexpr size_t kMaxIdentityBytes = 256;  // core's client_id limit
 constexpr std::string_view kSpiffeScheme = "spiffe://";
 
 std::string FromAsn1(const ASN1_STRING* value) {
-  if (value == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                     static_cast<size_t>(ASN1_STRING_length(value)));
+  if (value == nullptr) return {};
+  return {reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+          static_cast<size_t>(ASN1_STRING_length(value))};
 }
 
 bool IsSpiffeUri(std::string_view uri) {

@@ -60,7 +60,7 @@ absl::StatusOr<Pattern> Pattern::Parse(std::string_view text_in) {
     return absl::InvalidArgumentError(
         absl::StrCat("pattern \"", text, "\": '*' is only allowed at the end"));
   }
-  pattern.literal_ = std::string(literal);
+  pattern.literal_ = std::string{literal};
   return pattern;
 }
 

@@ -180,7 +180,7 @@ absl::StatusOr<CallerRule> ParseCaller(const YAML::Node& node) {
     if (scope == "any") {
       rule.revoke = RevokeScope::kAny;
     } else if (scope != "own") {
-      return Bad(node["revoke"], "revoke must be \"any\" or \"own\"");
+      return Bad(node["revoke"], R"(revoke must be "any" or "own")");
     }
   }
   double burst = 0;

@@ -53,7 +53,7 @@ absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::stri
     std::string_view address = entry;
     std::optional<int> prefix;
     if (size_t slash = entry.find('/'); slash != std::string::npos) {
-      address = std::string_view(entry).substr(0, slash);
+      address = std::string_view{entry}.substr(0, slash);
       int bits = -1;
       if (!absl::SimpleAtoi(absl::string_view(entry).substr(slash + 1), &bits)) {
         return absl::InvalidArgumentError(absl::StrCat("trusted proxy ", entry, ": bad prefix"));
@@ -77,7 +77,7 @@ absl::StatusOr<TrustedProxies> TrustedProxies::Parse(const std::vector<std::stri
     // Host bits set means the operator probably meant something else: refuse to guess.
     std::array<uint8_t, 16> masked = block.address;
     for (int bit = block.prefix; bit < max_bits; ++bit) {
-      masked[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+      masked[bit / 8] &= static_cast<uint8_t>(~(0x80U >> (bit % 8)));
     }
     if (masked != block.address) {
       return absl::InvalidArgumentError(
@@ -96,12 +96,12 @@ bool TrustedProxies::Matches(const Block& block, const std::array<uint8_t, 16>& 
   }
   int rest = block.prefix % 8;
   if (rest == 0) return true;
-  uint8_t mask = static_cast<uint8_t>(0xff00u >> rest);
+  auto mask = static_cast<uint8_t>(0xff00U >> rest);
   return (block.address[full_bytes] & mask) == (address[full_bytes] & mask);
 }
 
-bool TrustedProxies::ContainsPeer(std::string_view peer_in) const {
-  absl::string_view peer = ToAbsl(peer_in);
+bool TrustedProxies::ContainsPeer(std::string_view grpc_peer) const {
+  absl::string_view peer = ToAbsl(grpc_peer);
   if (absl::StartsWith(peer, "unix:") || absl::StartsWith(peer, "unix-abstract:")) return unix_;
   absl::string_view host;
   if (absl::ConsumePrefix(&peer, "ipv4:")) {

@@ -81,7 +81,7 @@ absl::StatusOr<std::vector<XfccElement>> ParseXfcc(std::string_view header) {
       ++i;
       bool closed = false;
       while (i < n) {
-        const unsigned char c = static_cast<unsigned char>(header[i]);
+        const auto c = static_cast<unsigned char>(header[i]);
         if (c == '"') {
           closed = true;
           ++i;
@@ -157,7 +157,7 @@ absl::StatusOr<std::string> CommonNameFromDn(std::string_view dn) {
     }
     std::string value;
     while (i < n && dn[i] != ',' && dn[i] != '+') {
-      const unsigned char c = static_cast<unsigned char>(dn[i]);
+      const auto c = static_cast<unsigned char>(dn[i]);
       if (IsControl(c) || c == '"' || c == ';' || c == '<' || c == '>') {
         return absl::InvalidArgumentError("malformed subject DN: unescaped special character");
       }

@@ -28,7 +28,7 @@ static_assert(metrics::kVerifyResultLabels[static_cast<size_t>(InvalidReason::kU
 }  // namespace
 
 std::string_view InvalidReasonName(InvalidReason reason) {
-  const size_t i = static_cast<size_t>(reason);
+  const auto i = static_cast<size_t>(reason);
   return i < kNames.size() ? kNames[i] : "UNKNOWN";
 }
 

@@ -32,7 +32,7 @@ bool IsPrintableUtf8(std::string_view text) {
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
       if (c < 0x20 || c == 0x7F) return false;
       ++i;
@@ -54,7 +54,7 @@ bool IsPrintableUtf8(std::string_view text) {
     }
     if (i + len > n) return false;
     for (size_t k = 1; k < len; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      const auto cc = static_cast<unsigned char>(text[i + k]);
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }

@@ -45,7 +45,7 @@ void StorePruner::Run() {
     absl::StatusOr<int64_t> deleted = PruneOnce();
     if (!deleted.ok()) {
       log::Warning("store pruning failed (retrying next interval): " +
-                   std::string(absl::StatusCodeToString(deleted.status().code())));
+                   absl::StatusCodeToString(deleted.status().code()));
     } else if (*deleted > 0) {
       log::Info("store pruning deleted " + std::to_string(*deleted) + " expired rows");
     }

@@ -9,7 +9,7 @@ namespace tokend::grpc {
 namespace {
 
 bool IsTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.' ||
          c == '=' || c == '+' || c == '/';
 }
 
@@ -67,7 +67,7 @@ std::string RedactForLog(std::string_view message) {
   if (server_fault) message = "internal error";
   // absl::StatusCode and ::grpc::StatusCode share their numeric values (both follow
   // google.rpc.Code), so the cast is exact.
-  return ::grpc::Status(static_cast<::grpc::StatusCode>(static_cast<int>(code)), message);
+  return {static_cast<::grpc::StatusCode>(static_cast<int>(code)), message};
 }
 
 }  // namespace tokend::grpc

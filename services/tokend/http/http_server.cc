@@ -48,7 +48,7 @@ std::string JsonString(const std::string& text) {
       default:
         if (c < 0x20) {
           char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          (void)std::snprintf(buf, sizeof(buf), "\\u%04x", c);  // 6 bytes + NUL always fit
           out += buf;
         } else {
           out.push_back(static_cast<char>(c));
@@ -85,7 +85,7 @@ bool IsSafeHost(const char* host) {
   if (host == nullptr || *host == '\0' || std::strlen(host) > 255) return false;
   for (const char* p = host; *p != '\0'; ++p) {
     char c = *p;
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
+    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != ':' &&
         c != '[' && c != ']') {
       return false;
     }
@@ -215,16 +215,16 @@ int HttpServer::Dispatch(mg_connection* conn) {
   return Respond(conn, 404, "text/plain", "not found\n", head);
 }
 
-int HttpServer::ServeMetrics(mg_connection* conn, bool head) {
+int HttpServer::ServeMetrics(mg_connection* conn, bool head) const {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, sources_.registry->Collect());
   return Respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", out.str(), head);
 }
 
-int HttpServer::ServeReadyz(mg_connection* conn, bool head) {
+int HttpServer::ServeReadyz(mg_connection* conn, bool head) const {
   Readiness::Result result = sources_.readiness->Current();
   if (result.ready) return Respond(conn, 200, "text/plain", "ready\n", head);
-  std::string body = "{\"ready\":false,\"not_ready\":{";
+  std::string body = R"({"ready":false,"not_ready":{)";
   for (size_t i = 0; i < result.failing.size(); ++i) {
     if (i > 0) body += ",";
     body += JsonString(result.failing[i].first) + ":" + JsonString(result.failing[i].second);

@@ -64,8 +64,8 @@ class HttpServer {
 
   static int HandleRequest(mg_connection* conn, void* self);
   int Dispatch(mg_connection* conn);
-  int ServeMetrics(mg_connection* conn, bool head);
-  int ServeReadyz(mg_connection* conn, bool head);
+  int ServeMetrics(mg_connection* conn, bool head) const;
+  int ServeReadyz(mg_connection* conn, bool head) const;
   int ServeJwks(mg_connection* conn, bool head);
   int ServeDiscovery(mg_connection* conn, bool head);
   void WakeListener() const;

@@ -45,7 +45,7 @@ absl::StatusOr<Kek> LoadKekFile(const std::string& path) {
   WipedString content;
   content.bytes.resize(kMaxKekFileBytes + 1);
   in.read(content.bytes.data(), static_cast<std::streamsize>(content.bytes.size()));
-  const size_t n = static_cast<size_t>(in.gcount());
+  const auto n = static_cast<size_t>(in.gcount());
   if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
   if (n > kMaxKekFileBytes) {
     return absl::InvalidArgumentError(

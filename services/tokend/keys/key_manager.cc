@@ -65,7 +65,7 @@ KeyManager::KeyManager(storage::KeyStore& store, KekRing keks, KeyManagerOptions
     : store_(store),
       keks_(std::move(keks)),
       options_(std::move(options)),
-      policy_(std::move(policy)),
+      policy_(policy),
       clock_(clock),
       metrics_(metrics) {}
 
@@ -80,8 +80,8 @@ absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Load(storage::KeyStore& 
         "managed signing keys cannot be HS256: an HMAC secret is never published in the JWKS");
   }
   TOKEND_ASSIGN_OR_RETURN(RotationPolicy policy, RotationPolicy::Create(options.timings));
-  std::unique_ptr<KeyManager> manager(new KeyManager(store, std::move(keks), std::move(options),
-                                                     std::move(policy), clock, metrics));
+  std::unique_ptr<KeyManager> manager(
+      new KeyManager(store, std::move(keks), std::move(options), policy, clock, metrics));
   absl::MutexLock lock(&manager->mu_);
   // Why strict: a replica with the wrong KEK must stop here, before it writes anything.
   TOKEND_RETURN_IF_ERROR(manager->ReloadLocked(OpenCheck::kStrict));
@@ -168,9 +168,8 @@ absl::Status KeyManager::ReloadLocked(OpenCheck check) {
     loaded.emplace(record.kid, std::move(key));
   }
   if (check == OpenCheck::kStrict && !first_problem.ok()) {
-    return absl::Status(
-        first_problem.code(),
-        absl::StrCat(first_problem.message(), ". Refusing to continue; nothing was written."));
+    return {first_problem.code(),
+            absl::StrCat(first_problem.message(), ". Refusing to continue; nothing was written.")};
   }
   view_ = *std::move(listed);
   loaded_ = std::move(loaded);
@@ -408,7 +407,7 @@ void KeyManager::Run() {
 
 absl::Status KeyManager::PromoteLocked(const std::string& active_kid, const std::string& kid,
                                        absl::Time now) {
-  const absl::Status status =
+  absl::Status status =
       store_.Rotate(storage::KeyRotation{active_kid, kid, now, now + policy_.retire_window()});
   if (status.ok()) {
     if (metrics_ != nullptr) metrics_->RecordRotation();

@@ -17,10 +17,10 @@
 namespace tokend::keys {
 namespace {
 
-constexpr size_t kMaxKeyFileBytes = 64 * 1024;
+constexpr size_t kMaxKeyFileBytes = size_t{64} * 1024;
 
 absl::Status WithPath(const std::string& path, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  return {status.code(), absl::StrCat(path, ": ", status.message())};
 }
 
 // Reads a whole key file into wiped memory. Errors name the file only.
@@ -30,7 +30,7 @@ absl::StatusOr<jwt::SecretData> ReadKeyFile(const std::string& path) {
   std::string bytes;
   bytes.resize(kMaxKeyFileBytes + 1);
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  const size_t n = static_cast<size_t>(in.gcount());
+  const auto n = static_cast<size_t>(in.gcount());
   if (in.bad()) {
     OPENSSL_cleanse(bytes.data(), bytes.size());
     return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read key file"));
@@ -51,16 +51,19 @@ absl::Status CheckJwkAlgorithm(const std::string& path, std::string_view jwk) {
   if (doc.HasParseError() || !doc.IsObject()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a valid JWK (JSON object)"));
   }
-  auto kty = doc.FindMember("kty");
-  if (kty == doc.MemberEnd() || !kty->value.IsString()) {
+  // Const iterators on both sides: comparing a mutable MemberIterator with MemberEnd() is an
+  // ambiguous reversed operator== in C++20 (clang-diagnostic-ambiguous-reversed-operator).
+  const rapidjson::Value& object = doc;
+  auto kty = object.FindMember("kty");
+  if (kty == object.MemberEnd() || !kty->value.IsString()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": JWK has no \"kty\""));
   }
   if (std::string_view(kty->value.GetString(), kty->value.GetStringLength()) == "oct") {
-    auto alg = doc.FindMember("alg");
-    if (alg == doc.MemberEnd() || !alg->value.IsString() ||
+    auto alg = object.FindMember("alg");
+    if (alg == object.MemberEnd() || !alg->value.IsString() ||
         std::string_view(alg->value.GetString(), alg->value.GetStringLength()) != "HS256") {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": an \"oct\" JWK is used only with \"alg\":\"HS256\""));
+          absl::StrCat(path, R"(: an "oct" JWK is used only with "alg":"HS256")"));
     }
   }
   return absl::OkStatus();
@@ -131,7 +134,7 @@ jwt::SigningKey KeyRing::ActiveKey() const {
 std::shared_ptr<const jwt::KeySet> KeyRing::VerificationKeys() const {
   absl::ReaderMutexLock lock(&mu_);
   // Aliasing constructor: shares ownership of the whole state, points at its key set.
-  return std::shared_ptr<const jwt::KeySet>(state_, &state_->published);
+  return {state_, &state_->published};
 }
 
 absl::Status KeyRing::Replace(jwt::SigningKey active,

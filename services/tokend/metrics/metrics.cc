@@ -169,7 +169,7 @@ Metrics::Metrics(prometheus::Registry& registry)
 void Metrics::RpcStarted(RpcMethod method) { started_[static_cast<size_t>(method)]->Increment(); }
 
 void Metrics::ObserveRpc(RpcMethod method, int code, double seconds) {
-  const size_t m = static_cast<size_t>(method);
+  const auto m = static_cast<size_t>(method);
   const size_t c =
       (code < 0 || code >= kGrpcCodeCount) ? 2 /* Unknown */ : static_cast<size_t>(code);
   handled_[m][c]->Increment();
