@@ -222,7 +222,8 @@ class TokendKeysTest : public ::testing::Test {
   // `tokend <args> --store=<this database>`: exit code, output in `output`.
   int RunTokend(std::vector<std::string> args, std::string* output,
                 const std::vector<std::pair<std::string, std::string>>& env = {}) {
-    args.push_back(StoreFlag(database_->dsn()));
+    // Flags first: callers may end `args` with "--" and a kid (a kid may start with '-').
+    args.insert(args.begin(), StoreFlag(database_->dsn()));
     absl::StatusOr<int> code = TokendProcess::RunToExit(args, absl::Seconds(60), output, env);
     EXPECT_TRUE(code.ok()) << code.status();
     return code.ok() ? *code : -1;
@@ -381,7 +382,8 @@ TEST_F(TokendKeysTest, EmergencyRemovalStopsAKeyOnBothReplicasWithinSeconds) {
   const std::string first_kid = KidOf(first);
   ASSERT_TRUE(VerifyOn(stub(1), first).valid());
   std::string output;
-  ASSERT_EQ(RunTokenctl(*a, {"keys", "remove", first_kid, "--reason=e2e: leaked"}, &output), 0)
+  ASSERT_EQ(RunTokenctl(*a, {"keys", "remove", "--reason=e2e: leaked", "--", first_kid}, &output),
+            0)
       << output;
   EXPECT_THAT(output, HasSubstr("removed " + first_kid));
   std::optional<absl::Duration> took = WaitUntilUnknownKeyEverywhere(first, absl::Seconds(5));
@@ -399,10 +401,10 @@ TEST_F(TokendKeysTest, EmergencyRemovalStopsAKeyOnBothReplicasWithinSeconds) {
   EXPECT_TRUE(VerifyOn(stub(0), second).valid());
 
   // Through `tokend keys remove`, next to the database.
-  ASSERT_EQ(
-      RunTokend({"keys", "remove", second_kid, "--kek_file=" + kek_file_, "--reason=e2e: cli"},
-                &output),
-      0)
+  ASSERT_EQ(RunTokend({"keys", "remove", "--kek_file=" + kek_file_, "--reason=e2e: cli", "--",
+                       second_kid},
+                      &output),
+            0)
       << output;
   took = WaitUntilUnknownKeyEverywhere(second, absl::Seconds(5));
   ASSERT_TRUE(took.has_value()) << "a key removed with `tokend keys remove` still verifies";
