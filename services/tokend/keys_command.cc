@@ -8,11 +8,11 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "services/tokend/core/clock.h"
 #include "services/tokend/keys/kek_loader.h"
 #include "services/tokend/keys/key_ring.h"
-#include "services/tokend/log.h"
 #include "storage/postgres/postgres_key_store.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 ABSL_FLAG(bool, immediate, false,
           "`tokend keys rotate`: the new key signs at once instead of after being published "
@@ -88,7 +88,7 @@ int RunKeysCommand(const std::vector<std::string>& args, const KeysCommandContex
   absl::StatusOr<std::unique_ptr<storage::PostgresKeyStore>> store =
       storage::PostgresKeyStore::Connect(context.postgres);
   if (!store.ok()) return Fail("cannot open the key store", store.status());
-  core::SystemClock clock;
+  util::SystemClock clock;
 
   if (command == "list") {
     absl::StatusOr<std::vector<keys::KeyInfo>> infos = keys::ListKeyInfos(**store, clock.Now());

@@ -50,7 +50,6 @@
 #include "services/tokend/auth/audit_log.h"
 #include "services/tokend/auth/call_audit.h"
 #include "services/tokend/auth/server_auth.h"
-#include "services/tokend/core/clock.h"
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/denylist_syncer.h"
 #include "services/tokend/core/store_pruner.h"
@@ -64,7 +63,6 @@
 #include "services/tokend/keys/key_ring.h"
 #include "services/tokend/keys/refresh_secret.h"
 #include "services/tokend/keys_command.h"
-#include "services/tokend/log.h"
 #include "services/tokend/metrics/metrics.h"
 #include "storage/key_store.h"
 #include "storage/memory/memory_key_change_feed.h"
@@ -77,6 +75,8 @@
 #include "storage/postgres/postgres_revocation_feed.h"
 #include "storage/postgres/postgres_token_store.h"
 #include "storage/token_store.h"
+#include "util/clock.h"
+#include "util/log.h"
 
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:50051",
           "gRPC listen address (host:port; port 0: any)");
@@ -609,7 +609,7 @@ int RunServer(const sigset_t& signals) {
     return kExitFailure;
   }
 
-  core::SystemClock clock;
+  util::SystemClock clock;
 
   // Who may call what (TLS credentials, policy, audit log); before anything can mint a token.
   absl::StatusOr<std::unique_ptr<auth::ServerAuth>> server_auth =

@@ -3,13 +3,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/tokend/core/clock.h"
+#include "util/clock.h"
 
 namespace tokend::testing {
 
 // A Clock that moves only when told. Starts at a fixed, whole-second instant unless given one.
 // Thread-safe.
-class FakeClock final : public core::Clock {
+class FakeClock final : public util::Clock {
  public:
   explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1'700'000'000)) : now_(start) {}
 

@@ -145,20 +145,20 @@ std::string AuditLog::FormatLine(const AuditEvent& event, absl::Time time) {
   return out;
 }
 
-AuditLog::AuditLog(Sink sink, const core::Clock& clock, AuthMetrics* metrics)
+AuditLog::AuditLog(Sink sink, const util::Clock& clock, AuthMetrics* metrics)
     : sink_(std::move(sink)), clock_(clock), metrics_(metrics) {}
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::unique_ptr<AuditLog> AuditLog::ToStderr(const core::Clock& clock, AuthMetrics* metrics) {
+std::unique_ptr<AuditLog> AuditLog::ToStderr(const util::Clock& clock, AuthMetrics* metrics) {
   return std::make_unique<AuditLog>(
       [](std::string_view line) { return WriteAll(STDERR_FILENO, line); }, clock, metrics);
 }
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::ToFile(const std::string& path,
-                                                           const core::Clock& clock,
+                                                           const util::Clock& clock,
                                                            AuthMetrics* metrics) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/tokend/core/clock.h"
+#include "util/clock.h"
 
 namespace tokend::auth {
 
@@ -61,13 +61,13 @@ class AuditLog {
   using Sink = std::function<bool(std::string_view line)>;  // false: write failed
 
   // To stderr.
-  static std::unique_ptr<AuditLog> ToStderr(const core::Clock& clock, AuthMetrics* metrics);
+  static std::unique_ptr<AuditLog> ToStderr(const util::Clock& clock, AuthMetrics* metrics);
   // Appends to `path` (created 0600 if missing).
   static absl::StatusOr<std::unique_ptr<AuditLog>> ToFile(const std::string& path,
-                                                          const core::Clock& clock,
+                                                          const util::Clock& clock,
                                                           AuthMetrics* metrics);
   // To any sink (tests).
-  AuditLog(Sink sink, const core::Clock& clock, AuthMetrics* metrics);
+  AuditLog(Sink sink, const util::Clock& clock, AuthMetrics* metrics);
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -79,7 +79,7 @@ class AuditLog {
 
  private:
   Sink sink_;
-  const core::Clock& clock_;
+  const util::Clock& clock_;
   AuthMetrics* const metrics_;  // may be null
   int fd_ = -1;                 // owned, when writing to a file
   absl::Mutex mu_;              // serializes sink_ calls

@@ -11,17 +11,17 @@
 #include "services/tokend/auth/audit_log.h"
 #include "services/tokend/auth/auth_metrics.h"
 #include "services/tokend/auth/policy_loader.h"
-#include "services/tokend/log.h"
+#include "util/log.h"
 
 namespace tokend::auth {
 
-PolicyWatcher::PolicyWatcher(std::string path, Options options, const core::Clock& clock,
+PolicyWatcher::PolicyWatcher(std::string path, Options options, const util::Clock& clock,
                              AuditLog* audit, AuthMetrics* metrics)
     : path_(std::move(path)), options_(options), clock_(clock), audit_(audit), metrics_(metrics) {}
 
 absl::StatusOr<std::unique_ptr<PolicyWatcher>> PolicyWatcher::Open(std::string path,
                                                                    Options options,
-                                                                   const core::Clock& clock,
+                                                                   const util::Clock& clock,
                                                                    AuditLog* audit,
                                                                    AuthMetrics* metrics) {
   std::unique_ptr<PolicyWatcher> watcher(

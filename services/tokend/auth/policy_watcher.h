@@ -14,7 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "services/tokend/auth/policy.h"
-#include "services/tokend/core/clock.h"
+#include "util/clock.h"
 
 namespace tokend::auth {
 
@@ -56,7 +56,7 @@ class PolicyWatcher final : public PolicySource {
   // Loads `path` once; the file must parse (a server must not start without its policy).
   // `audit` and `metrics` may be null and must outlive the watcher.
   static absl::StatusOr<std::unique_ptr<PolicyWatcher>> Open(std::string path, Options options,
-                                                             const core::Clock& clock,
+                                                             const util::Clock& clock,
                                                              AuditLog* audit, AuthMetrics* metrics);
   ~PolicyWatcher() override;  // Stop()s
   PolicyWatcher(const PolicyWatcher&) = delete;
@@ -86,7 +86,7 @@ class PolicyWatcher final : public PolicySource {
     }
   };
 
-  PolicyWatcher(std::string path, Options options, const core::Clock& clock, AuditLog* audit,
+  PolicyWatcher(std::string path, Options options, const util::Clock& clock, AuditLog* audit,
                 AuthMetrics* metrics);
   FileStamp Stat() const;
   // Reads and parses the file; installs it on success. Reports a failure once per content.
@@ -95,7 +95,7 @@ class PolicyWatcher final : public PolicySource {
 
   const std::string path_;
   const Options options_;
-  const core::Clock& clock_;
+  const util::Clock& clock_;
   AuditLog* const audit_;
   AuthMetrics* const metrics_;
 

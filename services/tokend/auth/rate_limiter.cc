@@ -8,7 +8,7 @@
 
 namespace tokend::auth {
 
-RateLimiter::RateLimiter(const core::Clock& clock, size_t max_callers)
+RateLimiter::RateLimiter(const util::Clock& clock, size_t max_callers)
     : clock_(clock), max_callers_(std::max<size_t>(1, max_callers)) {}
 
 void RateLimiter::Refill(Bucket& bucket, absl::Time now) {

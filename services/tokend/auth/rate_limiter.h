@@ -9,7 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/tokend/auth/policy.h"
-#include "services/tokend/core/clock.h"
+#include "util/clock.h"
 
 namespace tokend::auth {
 
@@ -23,7 +23,7 @@ namespace tokend::auth {
 // bucket when a new caller arrives while max_callers are tracked).
 class RateLimiter {
  public:
-  explicit RateLimiter(const core::Clock& clock, size_t max_callers = 100000);
+  explicit RateLimiter(const util::Clock& clock, size_t max_callers = 100000);
   RateLimiter(const RateLimiter&) = delete;
   RateLimiter& operator=(const RateLimiter&) = delete;
 
@@ -42,7 +42,7 @@ class RateLimiter {
   static void Refill(Bucket& bucket, absl::Time now);
   void DropIdleLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const core::Clock& clock_;
+  const util::Clock& clock_;
   const size_t max_callers_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);

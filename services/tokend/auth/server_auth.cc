@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpcpp/security/server_credentials.h"
-#include "services/tokend/log.h"
+#include "util/log.h"
 
 namespace tokend::auth {
 
@@ -47,7 +47,7 @@ absl::Status ValidateServerAuthOptions(const ServerAuthOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<ServerAuth>> ServerAuth::Create(const ServerAuthOptions& options,
-                                                               const core::Clock& clock,
+                                                               const util::Clock& clock,
                                                                prometheus::Registry& registry) {
   if (absl::Status status = ValidateServerAuthOptions(options); !status.ok()) return status;
   std::unique_ptr<ServerAuth> auth(new ServerAuth());

@@ -17,7 +17,7 @@
 #include "services/tokend/auth/policy_watcher.h"
 #include "services/tokend/auth/rate_limiter.h"
 #include "services/tokend/auth/tls_files.h"
-#include "services/tokend/core/clock.h"
+#include "util/clock.h"
 
 namespace tokend::auth {
 
@@ -50,7 +50,7 @@ class ServerAuth {
   // Validates the options and the files (TLS, policy, audit log). INVALID_ARGUMENT,
   // NOT_FOUND or FAILED_PRECONDITION naming the flag at fault.
   static absl::StatusOr<std::unique_ptr<ServerAuth>> Create(const ServerAuthOptions& options,
-                                                            const core::Clock& clock,
+                                                            const util::Clock& clock,
                                                             prometheus::Registry& registry);
   ~ServerAuth();
   ServerAuth(const ServerAuth&) = delete;

@@ -4,13 +4,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/tokend/log.h"
 #include "services/tokend/metrics/metrics.h"
+#include "util/log.h"
 
 namespace tokend::core {
 
 DenylistSyncer::DenylistSyncer(Denylist& denylist, storage::TokenStore& store,
-                               storage::RevocationFeed& feed, const Clock& clock,
+                               storage::RevocationFeed& feed, const util::Clock& clock,
                                metrics::Metrics& metrics, Options options)
     : denylist_(denylist),
       store_(store),

@@ -6,9 +6,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/tokend/core/clock.h"
 #include "services/tokend/core/denylist.h"
 #include "storage/token_store.h"
+#include "util/clock.h"
 
 namespace tokend::metrics {
 struct Metrics;
@@ -35,7 +35,7 @@ class DenylistSyncer {
   };
 
   DenylistSyncer(Denylist& denylist, storage::TokenStore& store, storage::RevocationFeed& feed,
-                 const Clock& clock, metrics::Metrics& metrics, Options options);
+                 const util::Clock& clock, metrics::Metrics& metrics, Options options);
   DenylistSyncer(const DenylistSyncer&) = delete;
   DenylistSyncer& operator=(const DenylistSyncer&) = delete;
   ~DenylistSyncer();
@@ -65,7 +65,7 @@ class DenylistSyncer {
   Denylist& denylist_;
   storage::TokenStore& store_;
   storage::RevocationFeed& feed_;
-  const Clock& clock_;
+  const util::Clock& clock_;
   metrics::Metrics& metrics_;
   const Options options_;
 

@@ -2,11 +2,11 @@
 
 #include <string>
 
-#include "services/tokend/log.h"
+#include "util/log.h"
 
 namespace tokend::core {
 
-StorePruner::StorePruner(storage::TokenStore& store, const Clock& clock, Options options)
+StorePruner::StorePruner(storage::TokenStore& store, const util::Clock& clock, Options options)
     : store_(store), clock_(clock), options_(options) {}
 
 StorePruner::~StorePruner() { Stop(); }

@@ -7,8 +7,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "services/tokend/core/clock.h"
 #include "storage/token_store.h"
+#include "util/clock.h"
 
 namespace tokend::core {
 
@@ -25,7 +25,7 @@ class StorePruner {
     int max_batches_per_pass = 20;
   };
 
-  StorePruner(storage::TokenStore& store, const Clock& clock, Options options);
+  StorePruner(storage::TokenStore& store, const util::Clock& clock, Options options);
   StorePruner(const StorePruner&) = delete;
   StorePruner& operator=(const StorePruner&) = delete;
   ~StorePruner();
@@ -42,7 +42,7 @@ class StorePruner {
   bool IsStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
 
   storage::TokenStore& store_;
-  const Clock& clock_;
+  const util::Clock& clock_;
   const Options options_;
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -11,13 +11,13 @@
 #include "jwt/algorithm.h"
 #include "jwt/claims.h"
 #include "jwt/signer.h"
-#include "services/tokend/core/clock.h"
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/refresh_tokens.h"
 #include "services/tokend/core/request_validation.h"
 #include "services/tokend/keys/key_ring.h"
-#include "services/tokend/log.h"
 #include "services/tokend/metrics/metrics.h"
+#include "util/clock.h"
+#include "util/log.h"
 #include "util/status_macros.h"
 
 namespace tokend::core {
@@ -117,7 +117,7 @@ absl::Status TokenService::ValidateConfig(const ServiceConfig& config) {
 }
 
 TokenService::TokenService(ServiceConfig config, keys::KeyRing& key_ring,
-                           storage::TokenStore& store, Denylist& denylist, const Clock& clock,
+                           storage::TokenStore& store, Denylist& denylist, const util::Clock& clock,
                            metrics::Metrics& metrics)
     : config_(CheckedConfig(std::move(config))),
       key_ring_(key_ring),

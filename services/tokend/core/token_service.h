@@ -14,6 +14,7 @@
 #include "jwt/verifier.h"
 #include "jwt/verify_error.h"
 #include "storage/token_store.h"
+#include "util/clock.h"
 
 namespace tokend::keys {
 class KeyRing;
@@ -24,7 +25,6 @@ struct Metrics;
 
 namespace tokend::core {
 
-class Clock;
 class Denylist;
 
 // --- Domain requests and answers of the token service, free of protobuf and gRPC types. ---
@@ -145,7 +145,7 @@ class TokenService {
   // Aborts on a config ValidateConfig rejects (a startup invariant). All references must
   // outlive the service.
   TokenService(ServiceConfig config, keys::KeyRing& key_ring, storage::TokenStore& store,
-               Denylist& denylist, const Clock& clock, metrics::Metrics& metrics);
+               Denylist& denylist, const util::Clock& clock, metrics::Metrics& metrics);
   TokenService(const TokenService&) = delete;
   TokenService& operator=(const TokenService&) = delete;
 
@@ -189,7 +189,7 @@ class TokenService {
   keys::KeyRing& key_ring_;
   storage::TokenStore& store_;
   Denylist& denylist_;
-  const Clock& clock_;
+  const util::Clock& clock_;
   metrics::Metrics& metrics_;
   jwt::JwtVerifier verifier_;
 };

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <string>
 
-#include "services/tokend/log.h"
+#include "util/log.h"
 
 namespace tokend::grpc {
 namespace {

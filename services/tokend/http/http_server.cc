@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "prometheus/text_serializer.h"
-#include "services/tokend/log.h"
+#include "util/log.h"
 
 namespace tokend::http {
 namespace {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/tokend/log.h"
+#include "util/log.h"
 #include "util/status_macros.h"
 
 namespace tokend::keys {
@@ -61,7 +61,7 @@ absl::StatusOr<std::vector<KeyInfo>> ListKeyInfos(storage::KeyStore& store, absl
 }
 
 KeyManager::KeyManager(storage::KeyStore& store, KekRing keks, KeyManagerOptions options,
-                       RotationPolicy policy, const core::Clock& clock, KeyMetrics* metrics)
+                       RotationPolicy policy, const util::Clock& clock, KeyMetrics* metrics)
     : store_(store),
       keks_(std::move(keks)),
       options_(std::move(options)),
@@ -73,7 +73,7 @@ KeyManager::~KeyManager() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Load(storage::KeyStore& store, KekRing keks,
                                                              KeyManagerOptions options,
-                                                             const core::Clock& clock,
+                                                             const util::Clock& clock,
                                                              KeyMetrics* metrics) {
   if (options.algorithm == jwt::Algorithm::kHS256) {
     return absl::InvalidArgumentError(
@@ -91,13 +91,13 @@ absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Load(storage::KeyStore& 
 absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::OpenForAdmin(storage::KeyStore& store,
                                                                      KekRing keks,
                                                                      KeyManagerOptions options,
-                                                                     const core::Clock& clock) {
+                                                                     const util::Clock& clock) {
   return Load(store, std::move(keks), std::move(options), clock, nullptr);
 }
 
 absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(storage::KeyStore& store, KekRing keks,
                                                              KeyManagerOptions options,
-                                                             const core::Clock& clock,
+                                                             const util::Clock& clock,
                                                              KeyMetrics* metrics) {
   TOKEND_ASSIGN_OR_RETURN(std::unique_ptr<KeyManager> manager,
                           Load(store, std::move(keks), std::move(options), clock, metrics));

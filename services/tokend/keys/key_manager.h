@@ -15,13 +15,13 @@
 #include "absl/time/time.h"
 #include "jwt/algorithm.h"
 #include "jwt/keys.h"
-#include "services/tokend/core/clock.h"
 #include "services/tokend/keys/key_encryption.h"
 #include "services/tokend/keys/key_metrics.h"
 #include "services/tokend/keys/key_ring.h"
 #include "services/tokend/keys/rotation_policy.h"
 #include "storage/key_store.h"
 #include "storage/signing_key_record.h"
+#include "util/clock.h"
 
 namespace tokend::keys {
 
@@ -96,14 +96,14 @@ class KeyManager {
   // DATA_LOSS (tampered envelope) or the store's error otherwise; nothing written then.
   static absl::StatusOr<std::unique_ptr<KeyManager>> Open(storage::KeyStore& store, KekRing keks,
                                                           KeyManagerOptions options,
-                                                          const core::Clock& clock,
+                                                          const util::Clock& clock,
                                                           KeyMetrics* metrics);
   // For one-shot administration (`tokend keys ...`): loads and checks every key like Open() but
   // writes nothing by itself and has no KeyRing until an admin operation creates a signing key.
   static absl::StatusOr<std::unique_ptr<KeyManager>> OpenForAdmin(storage::KeyStore& store,
                                                                   KekRing keks,
                                                                   KeyManagerOptions options,
-                                                                  const core::Clock& clock);
+                                                                  const util::Clock& clock);
 
   KeyManager(const KeyManager&) = delete;
   KeyManager& operator=(const KeyManager&) = delete;
@@ -154,11 +154,11 @@ class KeyManager {
   enum class OpenCheck { kStrict, kTolerant };
 
   KeyManager(storage::KeyStore& store, KekRing keks, KeyManagerOptions options,
-             RotationPolicy policy, const core::Clock& clock, KeyMetrics* metrics);
+             RotationPolicy policy, const util::Clock& clock, KeyMetrics* metrics);
   // Validates the options and loads every key strictly; writes nothing.
   static absl::StatusOr<std::unique_ptr<KeyManager>> Load(storage::KeyStore& store, KekRing keks,
                                                           KeyManagerOptions options,
-                                                          const core::Clock& clock,
+                                                          const util::Clock& clock,
                                                           KeyMetrics* metrics);
 
   // Lists the keys and opens any new ones. kStrict: fail if any unremoved key cannot be opened
@@ -192,7 +192,7 @@ class KeyManager {
   const KekRing keks_;
   const KeyManagerOptions options_;
   const RotationPolicy policy_;
-  const core::Clock& clock_;
+  const util::Clock& clock_;
   KeyMetrics* const metrics_;  // may be null
 
   mutable absl::Mutex mu_;

@@ -3,7 +3,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace tokend::core {
+namespace tokend::util {
 
 // The only source of "now" in the service; tests inject a FakeClock.
 class Clock {
@@ -18,4 +18,4 @@ class SystemClock final : public Clock {
   absl::Time Now() const override { return absl::Now(); }
 };
 
-}  // namespace tokend::core
+}  // namespace tokend::util

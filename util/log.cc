@@ -1,4 +1,4 @@
-#include "services/tokend/log.h"
+#include "util/log.h"
 
 #include <unistd.h>
 
