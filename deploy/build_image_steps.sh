@@ -17,13 +17,13 @@
 #                                              serve /readyz and stop on SIGTERM
 set -euo pipefail
 
-# What the builder stage installs. CI checks that each is also in scripts/setup.sh, so the image
+# What the builder stage installs. CI checks that each is also in scripts/setup.sh's RUN_PACKAGES, so the image
 # never needs a package that CI does not build with.
 BUILD_PACKAGES=(
   build-essential cmake pkg-config
   libabsl-dev libssl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libpqxx-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev rapidjson-dev nlohmann-json3-dev
+  libpqxx-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev rapidjson-dev
 )
 # The runtime user: the conventional "nonroot" uid/gid of distroless images.
 RUNTIME_UID=65532

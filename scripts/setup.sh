@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of tokend from Debian 12's packages.
+# Installs tokend's dependencies from Debian 12's packages.
+#   bash scripts/setup.sh run    what building and running the server needs
+#   bash scripts/setup.sh test   that, plus what the test suite, the benchmarks and the checks need
 # Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
 set -euo pipefail
 
-PACKAGES=(
+# Building and running: the compiler, the libraries tokend links, and PostgreSQL's client library.
+RUN_PACKAGES=(
   build-essential cmake pkg-config ccache git
   libabsl-dev libssl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libpqxx-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev rapidjson-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libpqxx-dev prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev rapidjson-dev
+  curl
+)
+# Testing: GoogleTest/Benchmark, the JWT libraries the benchmarks compare with, clang for the
+# fuzzers and clang-format/clang-tidy, a real PostgreSQL, independent clients (Python), Node.js
+# for the deployment checks, and Prometheus.
+TEST_PACKAGES=(
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libjwt-dev libcpp-jwt-dev
-  clang-14 libclang-rt-14-dev clang-format
+  clang-14 libclang-rt-14-dev clang-format clang-tidy
   postgresql-15 postgresql-client-15
   python3 python3-jwt python3-jwcrypto python3-grpcio python3-protobuf
-  openssl curl procps
+  openssl procps
   prometheus python3-matplotlib python3-yaml unzip nodejs
 )
+
+case "${1:-test}" in
+  run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
+  test) PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -4,7 +4,7 @@
   Dockerfile  every RUN calls deploy/build_image_steps.sh (deps, build, stage, runtime) and
               nothing else, so the image is built exactly as CI builds and stages it; Debian 12
               bases; a numeric non-root USER; ENTRYPOINT tokend; TOKEND_* ENV names are flags.
-  packages    every package the builder stage installs is in scripts/setup.sh too.
+  packages    every package the builder stage installs is in the run set of scripts/setup.sh too.
   compose     every tokend service's command is accepted by the binary (flag names and values,
               `tokend ARGS --help=<nothing>` prints no ERROR), its TOKEND_* variables are flags,
               its published ports are on loopback, and the files it mounts exist.
@@ -42,7 +42,7 @@ def tokend_flags(tokend):
         if m:
             section = m.group(1)
         m = re.match(r"^    --([a-z0-9_]+) ", line)
-        if m and section.endswith("services/tokend/main.cc"):
+        if m and section.endswith("services/tokend/server/flags.cc"):
             flags.add(m.group(1))
     return flags
 
@@ -85,7 +85,7 @@ def check_packages():
     steps = subprocess.run(["bash", os.path.join(ROOT, "deploy/build_image_steps.sh"), "packages"],
                            capture_output=True, text=True, check=True).stdout.split()
     setup = open(os.path.join(ROOT, "scripts/setup.sh")).read()
-    m = re.search(r"PACKAGES=\((.*?)\)", setup, re.S)
+    m = re.search(r"RUN_PACKAGES=\((.*?)\)", setup, re.S)
     listed = set(re.sub(r"#.*", "", m.group(1)).split()) if m else set()
     missing = [p for p in steps if p not in listed]
     if missing:
@@ -142,7 +142,7 @@ def main():
     args = ap.parse_args()
     flags = tokend_flags(args.tokend)
     if not flags:
-        sys.exit("check_image_files: no flags of services/tokend/main.cc in --helpfull")
+        sys.exit("check_image_files: no flags of services/tokend/server/flags.cc in --helpfull")
     check_dockerfile(flags)
     check_packages()
     check_compose(args.tokend, flags)
