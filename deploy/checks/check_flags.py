@@ -4,7 +4,7 @@
 For every container of the rendered manifests that runs tokend (the image's entrypoint, no
 `command`), it collects the arguments, follows --flagfile into the rendered ConfigMap, and checks:
 
-  names    every flag is defined in services/tokend/main.cc (read from `tokend --helpfull`), and
+  names    every flag is defined in services/tokend/server/flags.cc (read from `tokend --helpfull`), and
            every TOKEND_* variable maps to one; flags that later issues will add are reported as
            PENDING and fail unless --allow-pending is given (the default render must pass without);
   values   the real binary parses them all: `tokend ARGS --help=<nothing>` exits through Abseil's
@@ -35,7 +35,7 @@ import urllib.request
 import yaml
 
 # Flags and subcommands planned by later issues, reported as PENDING until tokend has them.
-# Empty: everything the chart renders is in this tokend (issues 4 and 5, pruning in the server).
+# Empty: everything the chart renders is in this tokend (managed keys, caller policy, pruning in the server).
 PENDING = {}
 PENDING_COMMANDS = {}
 COMMANDS = {"migrate", "keys"}
@@ -57,7 +57,7 @@ def fail(message):
 
 
 def main_cc_flags(tokend):
-    """The flags defined in services/tokend/main.cc, from the binary's --helpfull."""
+    """The flags defined in services/tokend/server/flags.cc, from the binary's --helpfull."""
     out = subprocess.run([tokend, "--helpfull"], capture_output=True, text=True, timeout=30)
     text = out.stdout + out.stderr
     flags, all_flags, section = set(), set(), None
@@ -69,10 +69,10 @@ def main_cc_flags(tokend):
         m = re.match(r"^    --([a-z0-9_]+) ", line)
         if m:
             all_flags.add(m.group(1))
-            if section and section.endswith("services/tokend/main.cc"):
+            if section and section.endswith("services/tokend/server/flags.cc"):
                 flags.add(m.group(1))
     if not flags:
-        sys.exit(f"check_flags: found no flags of services/tokend/main.cc in `{tokend} --helpfull`")
+        sys.exit(f"check_flags: found no flags of services/tokend/server/flags.cc in `{tokend} --helpfull`")
     return flags, all_flags
 
 

@@ -1,4 +1,4 @@
-// Managed signing keys (issue 4) end to end: two tokend replicas sharing one PostgreSQL rotate
+// Managed signing keys end to end: two tokend replicas sharing one PostgreSQL rotate
 // their keys on a short period while a stream of tokens is verified on both replicas and by an
 // independent verifier that caches the JWKS (jwks_caching_verifier.py, Debian's PyJWT); an
 // emergency removal stops a key on both replicas; a pg_dump holds no private key in clear; a

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 namespace tokend::core {
@@ -122,6 +123,15 @@ bool Denylist::IsUsable(absl::Time now) const {
 Denylist::Sizes Denylist::sizes() const {
   absl::ReaderMutexLock lock(&mu_);
   return Sizes{token_ids_.size(), families_.size(), subjects_.size()};
+}
+
+absl::Status Denylist::Readiness(absl::Time now) const {
+  if (IsUsable(now)) return absl::OkStatus();
+  const absl::Time last = last_sync();
+  if (last == absl::InfinitePast()) return absl::UnavailableError("never loaded");
+  return absl::UnavailableError(absl::StrCat(
+      "stale: last sync ", absl::FormatDuration(absl::Trunc(now - last, absl::Seconds(1))),
+      " ago (max ", absl::FormatDuration(freshness_policy().max_staleness), ")"));
 }
 
 }  // namespace tokend::core

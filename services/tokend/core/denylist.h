@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/revocation.h"
@@ -76,6 +77,9 @@ class Denylist {
   // Whether Verify may answer from this list: fresh, or synced once and the policy fails open.
   // A list that was never loaded is never usable: fail-open tolerates staleness, not absence.
   bool IsUsable(absl::Time now) const;
+  // The readiness rule of the denylist: OK while usable, else UNAVAILABLE saying why ("never
+  // loaded", or how stale it is against the limit).
+  absl::Status Readiness(absl::Time now) const;
 
   struct Sizes {
     size_t token_ids = 0;

@@ -345,6 +345,15 @@ absl::Status KeyManager::LastTickStatus() const {
   return last_tick_;
 }
 
+absl::Status KeyManager::Readiness() const {
+  const absl::Status last = LastTickStatus();
+  if (last.code() == absl::StatusCode::kFailedPrecondition ||
+      last.code() == absl::StatusCode::kDataLoss) {
+    return absl::UnavailableError(last.message());
+  }
+  return absl::OkStatus();
+}
+
 // ---- the background loop ---------------------------------------------------------------------
 
 absl::Status KeyManager::Start(storage::KeyChangeFeed* feed) {

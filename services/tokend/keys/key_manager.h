@@ -126,8 +126,12 @@ class KeyManager {
   absl::Status Tick();
   // Makes the next Tick() reload (thread-safe; the change feed calls it).
   void RequestReload();
-  // OK, or why the last Tick() failed (for readiness).
+  // OK, or why the last Tick() failed.
   absl::Status LastTickStatus() const;
+  // The readiness rule of managed keys: UNAVAILABLE when the last tick found a key due to sign
+  // that this replica cannot open (e.g. sealed under another KEK); a transient store error is
+  // not a reason to stop serving, since the ring keeps its keys.
+  absl::Status Readiness() const;
   // The RotationPolicy in force.
   const RotationPolicy& policy() const { return policy_; }
 

@@ -166,4 +166,9 @@ absl::StatusOr<jwt::SigningKey> GenerateSigningKey(jwt::Algorithm algorithm) {
   return jwt::SigningKey::Generate(algorithm);
 }
 
+absl::Status KeyRing::Readiness() const {
+  if (ActiveKey().kid().empty()) return absl::UnavailableError("no signing key");
+  return absl::OkStatus();
+}
+
 }  // namespace tokend::keys

@@ -36,6 +36,8 @@ class KeyRing {
   jwt::SigningKey ActiveKey() const;
   // The keys tokens are verified with; never null.
   std::shared_ptr<const jwt::KeySet> VerificationKeys() const;
+  // The readiness rule of the ring: UNAVAILABLE while no key can sign.
+  absl::Status Readiness() const;
 
   // Atomically installs a new active key and published set. The active key is added to
   // `also_verify` if absent. INVALID_ARGUMENT on a kid clash (nothing changes then).

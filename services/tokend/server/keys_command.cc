@@ -1,4 +1,4 @@
-#include "services/tokend/keys_command.h"
+#include "services/tokend/server/keys_command.h"
 
 #include <cstdio>
 #include <memory>
@@ -22,7 +22,7 @@ ABSL_FLAG(std::string, as, "next",
           "`tokend keys import`: the state of the imported key: next (published, signs after "
           "--jwks_max_age), active (signs now) or retired (verifies only)");
 
-namespace tokend {
+namespace tokend::server {
 namespace {
 
 constexpr int kExitOk = 0;
@@ -173,4 +173,4 @@ int RunKeysCommand(const std::vector<std::string>& args, const KeysCommandContex
   return kExitOk;
 }
 
-}  // namespace tokend
+}  // namespace tokend::server

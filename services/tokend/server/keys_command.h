@@ -7,9 +7,9 @@
 #include "services/tokend/keys/key_manager.h"
 #include "storage/postgres/postgres_options.h"
 
-namespace tokend {
+namespace tokend::server {
 
-// What `tokend keys ...` needs from main's flags.
+// What `tokend keys ...` needs from the flags (KeysCommandContextFromFlags).
 struct KeysCommandContext {
   bool memory_store = false;           // --store=memory: refused (nothing to administer)
   storage::PostgresOptions postgres;   // the database of --store
@@ -30,4 +30,4 @@ struct KeysCommandContext {
 // (0 ok, 1 failure, 2 usage).
 int RunKeysCommand(const std::vector<std::string>& args, const KeysCommandContext& context);
 
-}  // namespace tokend
+}  // namespace tokend::server
