@@ -1,8 +1,20 @@
 #include "comparison.h"
 
 #include <string>
+#include <vector>
 
 namespace tokend::bench {
+
+std::vector<const ComparisonLibrary*> ComparisonLibraries() {
+  std::vector<const ComparisonLibrary*> libraries;
+#ifdef TOKEND_BENCH_HAVE_LIBJWT
+  libraries.push_back(&Libjwt());
+#endif
+#ifdef TOKEND_BENCH_HAVE_CPPJWT
+  libraries.push_back(&CppJwt());
+#endif
+  return libraries;
+}
 
 bool ScopeContains(const std::string& scope, const std::string& wanted) {
   if (wanted.empty()) return true;

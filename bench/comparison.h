@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tokend::bench {
 
@@ -45,6 +46,10 @@ struct ComparisonLibrary {
 const ComparisonLibrary& Libjwt();
 // cpp-jwt 1.4 (header-only, nlohmann::json): HS256, RS256, ES256; no EdDSA.
 const ComparisonLibrary& CppJwt();
+
+// The libraries this build has (a build without libjwt-dev or libcpp-jwt-dev compares with
+// fewer; CMake says which it found). Order: libjwt, cpp-jwt.
+std::vector<const ComparisonLibrary*> ComparisonLibraries();
 
 // True when `scope` (space-separated) contains `wanted` as a whole word.
 bool ScopeContains(const std::string& scope, const std::string& wanted);

@@ -78,7 +78,7 @@ void RegisterCase(const BenchFixture& fixture, const AlgorithmCase& c) {
     return true;
   });
   std::vector<std::pair<const ComparisonLibrary*, std::string>> libraries;
-  for (const ComparisonLibrary* library : {&Libjwt(), &CppJwt()}) {
+  for (const ComparisonLibrary* library : ComparisonLibraries()) {
     if (!library->supports(c.name)) continue;
     std::string own_token;
     std::string error;
@@ -181,7 +181,7 @@ void RegisterCase(const BenchFixture& fixture, const AlgorithmCase& c) {
 // Not a benchmark: whether each library accepts the other's tokens, printed for the record.
 void PrintCrossChecks(const BenchFixture& fixture) {
   for (const auto& c : fixture.cases()) {
-    for (const ComparisonLibrary* library : {&Libjwt(), &CppJwt()}) {
+    for (const ComparisonLibrary* library : ComparisonLibraries()) {
       if (!library->supports(c->name)) continue;
       std::string error;
       const std::string lib_verdict = library->verify(c->spec, c->token, &error)

@@ -89,8 +89,10 @@ TEST(BackgroundLoopTest, StopEndsAWaitAndJoinsWithoutAnotherRun) {
 
 TEST(BackgroundLoopTest, RealWaiterRunsOnWake) {
   std::atomic<int> runs{0};
-  BackgroundLoop loop({.name = "real", .first_wait = absl::InfiniteDuration()},
-                      absl::InfiniteDuration(), [&runs] { runs.fetch_add(1); });
+  BackgroundLoop::Options options;
+  options.name = "real";
+  options.first_wait = absl::InfiniteDuration();
+  BackgroundLoop loop(std::move(options), absl::InfiniteDuration(), [&runs] { runs.fetch_add(1); });
   loop.Start();
   loop.Wake();
   // The real waiter returns as soon as the wake is seen; the test's timeout bounds this.
