@@ -1,5 +1,7 @@
 #include "util/background_loop.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 namespace tokend::util {
@@ -14,6 +16,11 @@ bool ConditionWaiter::WaitFor(absl::Duration timeout) {
 void ConditionWaiter::Notify() {
   absl::MutexLock lock(&mu_);
   notified_ = true;
+}
+
+void ConditionWaiter::Clear() {
+  absl::MutexLock lock(&mu_);
+  notified_ = false;
 }
 
 BackgroundLoop::BackgroundLoop(Options options, Task task)
@@ -47,14 +54,24 @@ void BackgroundLoop::Stop() {
   stopping_.store(true);
   waiter_->Notify();
   thread_.join();
+  // The thread may have left before it consumed the notification above; a restarted loop must
+  // not take it for a Wake().
+  waiter_->Clear();
   running_.store(false);
 }
 
 void BackgroundLoop::Run() {
+  if (!name_.empty()) {
+    // Best effort, for top -H and debuggers; Linux allows 15 characters.
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+  }
   absl::Duration wait = first_wait_;
-  while (!stopping_.load()) {
+  while (true) {
     if (wait > absl::ZeroDuration()) waiter_->WaitFor(wait);
-    if (stopping_.load()) break;
+    // Clear before checking stopping_: Stop() sets stopping_ before it notifies, so either this
+    // check sees it, or the notification arrives after the Clear and ends the next wait.
+    waiter_->Clear();
+    if (stopping_.load()) return;
     wait = task_();
   }
 }

@@ -6,48 +6,34 @@
 
 namespace tokend::storage {
 
-MemoryKeyChangeFeed::~MemoryKeyChangeFeed() {
-  Stop();
-  if (thread_.joinable()) thread_.join();
-}
+MemoryKeyChangeFeed::MemoryKeyChangeFeed(MemoryKeyStore& store)
+    : store_(store),
+      loop_({.name = "key-change-feed", .first_wait = absl::InfiniteDuration()}, [this] {
+        on_change_();
+        return absl::InfiniteDuration();  // until the next Signal
+      }) {}
+
+MemoryKeyChangeFeed::~MemoryKeyChangeFeed() { Stop(); }
 
 absl::Status MemoryKeyChangeFeed::Start(std::function<void()> on_change) {
   if (!on_change) return absl::InvalidArgumentError("on_change is required");
-  {
-    absl::MutexLock lock(&mu_);
-    if (started_) return absl::FailedPreconditionError("feed already started");
-    started_ = true;
-  }
+  absl::MutexLock lock(&mu_);
+  if (started_) return absl::FailedPreconditionError("feed already started");
+  started_ = true;
   on_change_ = std::move(on_change);
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start();
   store_.Subscribe(this);
   return absl::OkStatus();
 }
 
 void MemoryKeyChangeFeed::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!started_ || stopping_) return;
-    stopping_ = true;
-  }
-  store_.Unsubscribe(this);
-  if (thread_.joinable()) thread_.join();
-}
-
-void MemoryKeyChangeFeed::Signal() {
   absl::MutexLock lock(&mu_);
-  pending_ = true;
+  if (!started_ || stopping_) return;
+  stopping_ = true;
+  store_.Unsubscribe(this);  // no Signal after this
+  loop_.Stop();
 }
 
-void MemoryKeyChangeFeed::Run() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_, absl::Condition(this, &MemoryKeyChangeFeed::HasWorkLocked));
-      if (stopping_) return;
-      pending_ = false;
-    }
-    on_change_();
-  }
-}
+void MemoryKeyChangeFeed::Signal() { loop_.Wake(); }
 
 }  // namespace tokend::storage

@@ -6,47 +6,54 @@
 
 namespace tokend::storage {
 
-MemoryRevocationFeed::~MemoryRevocationFeed() {
-  Stop();
-  if (thread_.joinable()) thread_.join();  // a Start() that raced a Stop()
-}
+MemoryRevocationFeed::MemoryRevocationFeed(MemoryTokenStore& store)
+    : store_(store),
+      loop_({.name = "revocation-feed", .first_wait = absl::InfiniteDuration()},
+            [this] { return DeliverQueued(); }) {}
+
+MemoryRevocationFeed::~MemoryRevocationFeed() { Stop(); }
 
 absl::Status MemoryRevocationFeed::Start(Callbacks callbacks) {
   if (!callbacks.on_revocation) {
     return absl::InvalidArgumentError("on_revocation is required");
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (started_) return absl::FailedPreconditionError("feed already started");
-    started_ = true;
-  }
+  absl::MutexLock lock(&control_mu_);
+  if (started_) return absl::FailedPreconditionError("feed already started");
+  started_ = true;
   callbacks_ = std::move(callbacks);
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start();
   store_.Subscribe(this);
   return absl::OkStatus();
 }
 
 void MemoryRevocationFeed::Stop() {
+  absl::MutexLock lock(&control_mu_);
+  if (!started_ || stopping_) return;
+  stopping_ = true;
   {
-    absl::MutexLock lock(&mu_);
-    if (!started_ || stopping_) return;
-    stopping_ = true;
+    absl::MutexLock queue_lock(&mu_);
+    closed_ = true;
+    queue_.clear();
   }
   store_.Unsubscribe(this);
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();  // after the callback in progress, if any
 }
 
 void MemoryRevocationFeed::Enqueue(const Revocation& revocation) {
-  absl::MutexLock lock(&mu_);
-  if (!stopping_) queue_.push_back(revocation);
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    queue_.push_back(revocation);
+  }
+  loop_.Wake();
 }
 
-void MemoryRevocationFeed::Run() {
+absl::Duration MemoryRevocationFeed::DeliverQueued() {
   while (true) {
     Revocation next;
     {
-      absl::MutexLock lock(&mu_, absl::Condition(this, &MemoryRevocationFeed::HasWorkLocked));
-      if (stopping_) return;
+      absl::MutexLock lock(&mu_);
+      if (closed_ || queue_.empty()) return absl::InfiniteDuration();  // until the next Enqueue
       next = std::move(queue_.front());
       queue_.pop_front();
     }

@@ -1,13 +1,14 @@
 #pragma once
 
 #include <deque>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "storage/revocation.h"
 #include "storage/token_store.h"
+#include "util/background_loop.h"
 
 namespace tokend::storage {
 
@@ -20,7 +21,7 @@ class MemoryTokenStore;
 // feed. Thread-safe: the store may publish from any thread.
 class MemoryRevocationFeed : public RevocationFeed {
  public:
-  explicit MemoryRevocationFeed(MemoryTokenStore& store) : store_(store) {}
+  explicit MemoryRevocationFeed(MemoryTokenStore& store);
   MemoryRevocationFeed(const MemoryRevocationFeed&) = delete;
   MemoryRevocationFeed& operator=(const MemoryRevocationFeed&) = delete;
   ~MemoryRevocationFeed() override;
@@ -34,18 +35,19 @@ class MemoryRevocationFeed : public RevocationFeed {
 
   // Called by the store with its lock held.
   void Enqueue(const Revocation& revocation) ABSL_LOCKS_EXCLUDED(mu_);
-  void Run();
-  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || !queue_.empty();
-  }
+  // The loop's task: delivers the queue until it is empty (or delivery stops).
+  absl::Duration DeliverQueued() ABSL_LOCKS_EXCLUDED(mu_);
 
   MemoryTokenStore& store_;
-  Callbacks callbacks_;  // written before the thread starts, then read only by it
-  std::thread thread_;
-  absl::Mutex mu_;
+  Callbacks callbacks_;     // written before the loop starts, then read only by it
+  absl::Mutex control_mu_;  // serializes Start and Stop; taken before the store's lock
+  bool started_ ABSL_GUARDED_BY(control_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(control_mu_) = false;
+  absl::Mutex mu_;  // taken under the store's lock (Enqueue)
   std::deque<Revocation> queue_ ABSL_GUARDED_BY(mu_);
-  bool started_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop() began: enqueue and deliver nothing more
+  // A run per Enqueue (Wake); last: stopped before the members its task uses go.
+  util::BackgroundLoop loop_;
 };
 
 }  // namespace tokend::storage

@@ -16,16 +16,25 @@
 namespace tokend::auth {
 
 PolicyWatcher::PolicyWatcher(std::string path, Options options, const util::Clock& clock,
-                             AuditLog* audit, AuthMetrics* metrics)
-    : path_(std::move(path)), options_(options), clock_(clock), audit_(audit), metrics_(metrics) {}
+                             AuditLog* audit, AuthMetrics* metrics,
+                             std::unique_ptr<util::LoopWaiter> waiter)
+    : path_(std::move(path)),
+      options_(options),
+      clock_(clock),
+      audit_(audit),
+      metrics_(metrics),
+      loop_({.name = "policy-watch",
+             .first_wait = options.poll_interval,
+             .waiter = std::move(waiter)},
+            options.poll_interval, [this] {
+              CheckNow().IgnoreError();  // reported inside
+            }) {}
 
-absl::StatusOr<std::unique_ptr<PolicyWatcher>> PolicyWatcher::Open(std::string path,
-                                                                   Options options,
-                                                                   const util::Clock& clock,
-                                                                   AuditLog* audit,
-                                                                   AuthMetrics* metrics) {
+absl::StatusOr<std::unique_ptr<PolicyWatcher>> PolicyWatcher::Open(
+    std::string path, Options options, const util::Clock& clock, AuditLog* audit,
+    AuthMetrics* metrics, std::unique_ptr<util::LoopWaiter> waiter) {
   std::unique_ptr<PolicyWatcher> watcher(
-      new PolicyWatcher(std::move(path), options, clock, audit, metrics));
+      new PolicyWatcher(std::move(path), options, clock, audit, metrics, std::move(waiter)));
   absl::MutexLock lock(&watcher->check_mu_);
   watcher->stamp_ = watcher->Stat();
   if (!watcher->stamp_.exists) {
@@ -134,23 +143,8 @@ absl::Status PolicyWatcher::CheckNow() {
   return Load(/*initial=*/false);
 }
 
-void PolicyWatcher::Start() {
-  absl::MutexLock lock(&thread_mu_);
-  if (thread_.joinable()) return;
-  stop_ = std::make_unique<absl::Notification>();
-  absl::Notification* stop = stop_.get();
-  thread_ = std::thread([this, stop] {
-    while (!stop->WaitForNotificationWithTimeout(options_.poll_interval)) {
-      CheckNow().IgnoreError();  // reported inside
-    }
-  });
-}
+void PolicyWatcher::Start() { loop_.Start(); }
 
-void PolicyWatcher::Stop() {
-  absl::MutexLock lock(&thread_mu_);
-  if (!thread_.joinable()) return;
-  stop_->Notify();
-  thread_.join();
-}
+void PolicyWatcher::Stop() { loop_.Stop(); }
 
 }  // namespace tokend::auth

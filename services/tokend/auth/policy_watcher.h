@@ -5,15 +5,14 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "services/tokend/auth/policy.h"
+#include "util/background_loop.h"
 #include "util/clock.h"
 
 namespace tokend::auth {
@@ -54,10 +53,11 @@ class PolicyWatcher final : public PolicySource {
   };
 
   // Loads `path` once; the file must parse (a server must not start without its policy).
-  // `audit` and `metrics` may be null and must outlive the watcher.
-  static absl::StatusOr<std::unique_ptr<PolicyWatcher>> Open(std::string path, Options options,
-                                                             const util::Clock& clock,
-                                                             AuditLog* audit, AuthMetrics* metrics);
+  // `audit` and `metrics` may be null and must outlive the watcher. `waiter` paces the polling
+  // thread (tests inject one); null: real time.
+  static absl::StatusOr<std::unique_ptr<PolicyWatcher>> Open(
+      std::string path, Options options, const util::Clock& clock, AuditLog* audit,
+      AuthMetrics* metrics, std::unique_ptr<util::LoopWaiter> waiter = nullptr);
   ~PolicyWatcher() override;  // Stop()s
   PolicyWatcher(const PolicyWatcher&) = delete;
   PolicyWatcher& operator=(const PolicyWatcher&) = delete;
@@ -69,7 +69,8 @@ class PolicyWatcher final : public PolicySource {
   // policy stays).
   absl::Status CheckNow();
 
-  // Polls on a background thread until Stop(). Idempotent.
+  // Polls on a background thread, first one poll_interval after Start(), until Stop().
+  // Idempotent; Start() after Stop() polls again.
   void Start();
   void Stop();
 
@@ -87,7 +88,7 @@ class PolicyWatcher final : public PolicySource {
   };
 
   PolicyWatcher(std::string path, Options options, const util::Clock& clock, AuditLog* audit,
-                AuthMetrics* metrics);
+                AuthMetrics* metrics, std::unique_ptr<util::LoopWaiter> waiter);
   FileStamp Stat() const;
   // Reads and parses the file; installs it on success. Reports a failure once per content.
   absl::Status Load(bool initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(check_mu_);
@@ -108,9 +109,7 @@ class PolicyWatcher final : public PolicySource {
   mutable absl::Mutex mu_;
   std::shared_ptr<const Policy> current_ ABSL_GUARDED_BY(mu_);
 
-  absl::Mutex thread_mu_;
-  std::unique_ptr<absl::Notification> stop_ ABSL_GUARDED_BY(thread_mu_);
-  std::thread thread_ ABSL_GUARDED_BY(thread_mu_);
+  util::BackgroundLoop loop_;  // last: stopped before the members its task uses go
 };
 
 }  // namespace tokend::auth

@@ -11,13 +11,18 @@ namespace tokend::core {
 
 DenylistSyncer::DenylistSyncer(Denylist& denylist, storage::TokenStore& store,
                                storage::RevocationFeed& feed, const util::Clock& clock,
-                               metrics::Metrics& metrics, Options options)
+                               metrics::Metrics& metrics, Options options,
+                               std::unique_ptr<util::LoopWaiter> waiter)
     : denylist_(denylist),
       store_(store),
       feed_(feed),
       clock_(clock),
       metrics_(metrics),
-      options_(options) {
+      options_(options),
+      loop_({.name = "denylist-sync",
+             .first_wait = options.reload_interval,
+             .waiter = std::move(waiter)},
+            options.reload_interval, [this] { ReloadInBackground(); }) {
   denylist_.SetFreshnessPolicy(FreshnessPolicy{options.max_staleness, options.fail_mode});
 }
 
@@ -33,7 +38,7 @@ absl::Status DenylistSyncer::Start() {
   // delivered (and kept across the ReplaceAll by the reload mark).
   absl::Status feed_status = StartFeed();
   absl::Status load_status = ReloadNow();
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start();
   return load_status.ok() ? feed_status : load_status;
 }
 
@@ -45,7 +50,7 @@ void DenylistSyncer::Stop() {
     stopping_ = true;
   }
   // Join first: the reload thread may be (re)starting the feed.
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
   {
     absl::MutexLock lock(&mu_);
     stop_feed = feed_started_;
@@ -98,23 +103,15 @@ absl::Status DenylistSyncer::ReloadNow() {
 
 bool DenylistSyncer::Fresh(absl::Time now) const { return denylist_.IsFresh(now); }
 
-void DenylistSyncer::Run() {
-  absl::MutexLock lock(&mu_);
-  while (true) {
-    // Wakes at the interval, or at once on Stop() or a feed gap.
-    mu_.AwaitWithTimeout(absl::Condition(this, &DenylistSyncer::ShouldWake),
-                         options_.reload_interval);
-    if (stopping_) return;
-    reload_requested_ = false;
-    const bool need_feed = !feed_started_;
-    mu_.Unlock();
-    if (need_feed) StartFeed().IgnoreError();  // logged and counted inside
-    ReloadNow().IgnoreError();                 // logged and counted inside
-    mu_.Lock();
+void DenylistSyncer::ReloadInBackground() {
+  bool need_feed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    need_feed = !feed_started_;
   }
+  if (need_feed) StartFeed().IgnoreError();  // logged and counted inside
+  ReloadNow().IgnoreError();                 // logged and counted inside
 }
-
-bool DenylistSyncer::ShouldWake() const { return stopping_ || reload_requested_; }
 
 void DenylistSyncer::OnRevocation(const storage::Revocation& revocation) {
   denylist_.Apply(revocation);
@@ -124,10 +121,8 @@ void DenylistSyncer::OnRevocation(const storage::Revocation& revocation) {
   metrics_.SetDenylistSizes(sizes.token_ids, sizes.families, sizes.subjects);
 }
 
-void DenylistSyncer::OnGap() {
-  absl::MutexLock lock(&mu_);
-  reload_requested_ = true;
-}
+// A gap before the loop starts (during Start's load) still makes its first run immediate.
+void DenylistSyncer::OnGap() { loop_.Wake(); }
 
 void DenylistSyncer::UpdateGauges(absl::Time now) {
   const Denylist::Sizes sizes = denylist_.sizes();

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <thread>
+#include <memory>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "services/tokend/core/denylist.h"
 #include "storage/token_store.h"
+#include "util/background_loop.h"
 #include "util/clock.h"
 
 namespace tokend::metrics {
@@ -24,8 +25,8 @@ namespace tokend::core {
 // max_staleness and fail_mode into the Denylist (Denylist::IsUsable), which TokenService::Verify
 // consults. Does not prune the store (that is the store's janitor). Thread-safe; Start() and
 // Stop() are meant to be called once each from the owning thread (Stop is idempotent, and the
-// destructor calls it). The reload thread waits on its mutex with a timeout (Mutex::Await), so
-// Stop() and a feed gap wake it at once.
+// destructor calls it). The reloads run on a BackgroundLoop, so Stop() and a feed gap wake it
+// at once.
 class DenylistSyncer {
  public:
   struct Options {
@@ -34,8 +35,10 @@ class DenylistSyncer {
     FailMode fail_mode = FailMode::kClosed;
   };
 
+  // `waiter` paces the reload thread (tests inject one); null: real time.
   DenylistSyncer(Denylist& denylist, storage::TokenStore& store, storage::RevocationFeed& feed,
-                 const util::Clock& clock, metrics::Metrics& metrics, Options options);
+                 const util::Clock& clock, metrics::Metrics& metrics, Options options,
+                 std::unique_ptr<util::LoopWaiter> waiter = nullptr);
   DenylistSyncer(const DenylistSyncer&) = delete;
   DenylistSyncer& operator=(const DenylistSyncer&) = delete;
   ~DenylistSyncer();
@@ -55,8 +58,8 @@ class DenylistSyncer {
   bool Fresh(absl::Time now) const;
 
  private:
-  void Run();
-  bool ShouldWake() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One run of the reload thread: restart the feed if it is down, then a full reload.
+  void ReloadInBackground();
   void OnRevocation(const storage::Revocation& revocation);
   void OnGap();
   absl::Status StartFeed();
@@ -74,9 +77,8 @@ class DenylistSyncer {
   mutable absl::Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool reload_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool feed_started_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  util::BackgroundLoop loop_;  // last: stopped before the members its task uses go
 };
 
 }  // namespace tokend::core

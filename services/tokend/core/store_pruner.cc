@@ -1,27 +1,30 @@
 #include "services/tokend/core/store_pruner.h"
 
 #include <string>
+#include <utility>
 
 #include "util/log.h"
 
 namespace tokend::core {
 
-StorePruner::StorePruner(storage::TokenStore& store, const util::Clock& clock, Options options)
-    : store_(store), clock_(clock), options_(options) {}
+StorePruner::StorePruner(storage::TokenStore& store, const util::Clock& clock, Options options,
+                         std::unique_ptr<util::LoopWaiter> waiter)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      loop_({.name = "store-pruner", .first_wait = options.interval, .waiter = std::move(waiter)},
+            options.interval, [this] { RunPass(); }) {}
 
 StorePruner::~StorePruner() { Stop(); }
 
 void StorePruner::Start() {
-  if (options_.interval <= absl::ZeroDuration() || thread_.joinable()) return;
-  thread_ = std::thread([this] { Run(); });
+  if (options_.interval <= absl::ZeroDuration() || stopped_.load()) return;
+  loop_.Start();
 }
 
 void StorePruner::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
+  stopped_.store(true);
+  loop_.Stop();
 }
 
 absl::StatusOr<int64_t> StorePruner::PruneOnce() {
@@ -35,21 +38,13 @@ absl::StatusOr<int64_t> StorePruner::PruneOnce() {
   return total;
 }
 
-void StorePruner::Run() {
-  absl::MutexLock lock(&mu_);
-  while (!stopping_) {
-    if (mu_.AwaitWithTimeout(absl::Condition(this, &StorePruner::IsStopping), options_.interval)) {
-      return;
-    }
-    mu_.Unlock();
-    absl::StatusOr<int64_t> deleted = PruneOnce();
-    if (!deleted.ok()) {
-      log::Warning("store pruning failed (retrying next interval): " +
-                   absl::StatusCodeToString(deleted.status().code()));
-    } else if (*deleted > 0) {
-      log::Info("store pruning deleted " + std::to_string(*deleted) + " expired rows");
-    }
-    mu_.Lock();
+void StorePruner::RunPass() {
+  absl::StatusOr<int64_t> deleted = PruneOnce();
+  if (!deleted.ok()) {
+    log::Warning("store pruning failed (retrying next interval): " +
+                 absl::StatusCodeToString(deleted.status().code()));
+  } else if (*deleted > 0) {
+    log::Info("store pruning deleted " + std::to_string(*deleted) + " expired rows");
   }
 }
 

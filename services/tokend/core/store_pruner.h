@@ -1,13 +1,13 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <thread>
+#include <memory>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/token_store.h"
+#include "util/background_loop.h"
 #include "util/clock.h"
 
 namespace tokend::core {
@@ -15,7 +15,8 @@ namespace tokend::core {
 // The store's janitor: deletes expired revocations and refresh tokens of expired families in
 // small batches, so tables do not grow without bound (Hydra's 24 GB table, ory/hydra#3079).
 // Every replica may run one; deletes of the same rows are idempotent. A failed pass is logged
-// and retried at the next interval. Thread-safe; Start/Stop from the owning thread.
+// and retried at the next interval. Thread-safe; Start/Stop from the owning thread. The first
+// pass runs one interval after Start(); Start() after Stop() does nothing.
 class StorePruner {
  public:
   struct Options {
@@ -25,11 +26,14 @@ class StorePruner {
     int max_batches_per_pass = 20;
   };
 
-  StorePruner(storage::TokenStore& store, const util::Clock& clock, Options options);
+  // `waiter` paces the background pass (tests inject one); null: real time.
+  StorePruner(storage::TokenStore& store, const util::Clock& clock, Options options,
+              std::unique_ptr<util::LoopWaiter> waiter = nullptr);
   StorePruner(const StorePruner&) = delete;
   StorePruner& operator=(const StorePruner&) = delete;
   ~StorePruner();
 
+  // Runs a pass every interval on a background thread (not at all if interval <= 0).
   void Start();
   void Stop();
 
@@ -38,15 +42,13 @@ class StorePruner {
   absl::StatusOr<int64_t> PruneOnce();
 
  private:
-  void Run();
-  bool IsStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
+  void RunPass();
 
   storage::TokenStore& store_;
   const util::Clock& clock_;
   const Options options_;
-  mutable absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::atomic<bool> stopped_{false};
+  util::BackgroundLoop loop_;  // last: stopped before the members its task uses go
 };
 
 }  // namespace tokend::core

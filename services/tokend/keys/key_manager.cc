@@ -61,27 +61,30 @@ absl::StatusOr<std::vector<KeyInfo>> ListKeyInfos(storage::KeyStore& store, absl
 }
 
 KeyManager::KeyManager(storage::KeyStore& store, KekRing keks, KeyManagerOptions options,
-                       RotationPolicy policy, const util::Clock& clock, KeyMetrics* metrics)
+                       RotationPolicy policy, const util::Clock& clock, KeyMetrics* metrics,
+                       std::unique_ptr<util::LoopWaiter> waiter)
     : store_(store),
       keks_(std::move(keks)),
       options_(std::move(options)),
       policy_(policy),
       clock_(clock),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      loop_(
+          {.name = "key-manager", .first_wait = absl::ZeroDuration(), .waiter = std::move(waiter)},
+          [this] { return RunInBackground(); }) {}
 
 KeyManager::~KeyManager() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Load(storage::KeyStore& store, KekRing keks,
-                                                             KeyManagerOptions options,
-                                                             const util::Clock& clock,
-                                                             KeyMetrics* metrics) {
+absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Load(
+    storage::KeyStore& store, KekRing keks, KeyManagerOptions options, const util::Clock& clock,
+    KeyMetrics* metrics, std::unique_ptr<util::LoopWaiter> waiter) {
   if (options.algorithm == jwt::Algorithm::kHS256) {
     return absl::InvalidArgumentError(
         "managed signing keys cannot be HS256: an HMAC secret is never published in the JWKS");
   }
   TOKEND_ASSIGN_OR_RETURN(RotationPolicy policy, RotationPolicy::Create(options.timings));
-  std::unique_ptr<KeyManager> manager(
-      new KeyManager(store, std::move(keks), std::move(options), policy, clock, metrics));
+  std::unique_ptr<KeyManager> manager(new KeyManager(store, std::move(keks), std::move(options),
+                                                     policy, clock, metrics, std::move(waiter)));
   absl::MutexLock lock(&manager->mu_);
   // Why strict: a replica with the wrong KEK must stop here, before it writes anything.
   TOKEND_RETURN_IF_ERROR(manager->ReloadLocked(OpenCheck::kStrict));
@@ -92,15 +95,15 @@ absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::OpenForAdmin(storage::Ke
                                                                      KekRing keks,
                                                                      KeyManagerOptions options,
                                                                      const util::Clock& clock) {
-  return Load(store, std::move(keks), std::move(options), clock, nullptr);
+  return Load(store, std::move(keks), std::move(options), clock, nullptr, nullptr);
 }
 
-absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(storage::KeyStore& store, KekRing keks,
-                                                             KeyManagerOptions options,
-                                                             const util::Clock& clock,
-                                                             KeyMetrics* metrics) {
-  TOKEND_ASSIGN_OR_RETURN(std::unique_ptr<KeyManager> manager,
-                          Load(store, std::move(keks), std::move(options), clock, metrics));
+absl::StatusOr<std::unique_ptr<KeyManager>> KeyManager::Open(
+    storage::KeyStore& store, KekRing keks, KeyManagerOptions options, const util::Clock& clock,
+    KeyMetrics* metrics, std::unique_ptr<util::LoopWaiter> waiter) {
+  TOKEND_ASSIGN_OR_RETURN(
+      std::unique_ptr<KeyManager> manager,
+      Load(store, std::move(keks), std::move(options), clock, metrics, std::move(waiter)));
   absl::MutexLock lock(&manager->mu_);
   const absl::Status tick = manager->TickLocked();
   if (manager->ring_ == nullptr) {
@@ -336,8 +339,11 @@ absl::Status KeyManager::Tick() {
 }
 
 void KeyManager::RequestReload() {
-  absl::MutexLock lock(&wake_mu_);
-  reload_requested_ = true;
+  {
+    absl::MutexLock lock(&wake_mu_);
+    reload_requested_ = true;
+  }
+  loop_.Wake();  // before Start(): makes no difference, the first run is immediate anyway
 }
 
 absl::Status KeyManager::LastTickStatus() const {
@@ -373,7 +379,7 @@ absl::Status KeyManager::Start(storage::KeyChangeFeed* feed) {
                        absl::FormatDuration(options_.reload_interval), "): ", status.ToString()));
     }
   }
-  thread_ = std::thread([this] { Run(); });
+  loop_.Start();
   return absl::OkStatus();
 }
 
@@ -383,33 +389,32 @@ void KeyManager::Stop() {
     if (!started_ || stopping_) return;
     stopping_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
   if (feed_ != nullptr && feed_started_) feed_->Stop();
 }
 
-void KeyManager::Run() {
-  while (true) {
-    if (feed_ != nullptr && !feed_started_) {
-      feed_started_ = feed_->Start([this] { RequestReload(); }).ok();
-      if (feed_started_) RequestReload();  // changes may have been missed meanwhile
+absl::Duration KeyManager::RunInBackground() {
+  if (feed_ != nullptr && !feed_started_) {
+    feed_started_ = feed_->Start([this] { RequestReload(); }).ok();
+    if (feed_started_) {
+      // Changes may have been missed meanwhile. The flag only: the Tick below is the run a
+      // Wake() would ask for.
+      absl::MutexLock lock(&wake_mu_);
+      reload_requested_ = true;
     }
-    absl::Time wake_at;
-    {
-      absl::MutexLock lock(&mu_);
-      const absl::Status status = TickLocked();
-      if (!status.ok()) {
-        log::Warning(absl::StrCat("signing keys: ", status.ToString(), " (retrying in ",
-                                  absl::FormatDuration(options_.retry_interval), ")"));
-      }
-      wake_at = std::min(wake_at_, next_reload_at_);
-    }
-    const absl::Duration wait =
-        std::clamp(wake_at - clock_.Now(), absl::Milliseconds(10),
-                   std::max(options_.reload_interval, absl::Milliseconds(10)));
-    absl::MutexLock lock(&wake_mu_);
-    wake_mu_.AwaitWithTimeout(absl::Condition(this, &KeyManager::WakeLocked), wait);
-    if (stopping_) return;
   }
+  absl::Time wake_at;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Status status = TickLocked();
+    if (!status.ok()) {
+      log::Warning(absl::StrCat("signing keys: ", status.ToString(), " (retrying in ",
+                                absl::FormatDuration(options_.retry_interval), ")"));
+    }
+    wake_at = std::min(wake_at_, next_reload_at_);
+  }
+  return std::clamp(wake_at - clock_.Now(), absl::Milliseconds(10),
+                    std::max(options_.reload_interval, absl::Milliseconds(10)));
 }
 
 // ---- administration --------------------------------------------------------------------------

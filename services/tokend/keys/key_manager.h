@@ -4,7 +4,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -21,6 +20,7 @@
 #include "services/tokend/keys/rotation_policy.h"
 #include "storage/key_store.h"
 #include "storage/signing_key_record.h"
+#include "util/background_loop.h"
 #include "util/clock.h"
 
 namespace tokend::keys {
@@ -94,10 +94,10 @@ class KeyManager {
   // For serving: loads and checks every key, creates the first key if the store has none, does
   // whatever the schedule says is due, and fills the KeyRing. FAILED_PRECONDITION (wrong KEK),
   // DATA_LOSS (tampered envelope) or the store's error otherwise; nothing written then.
-  static absl::StatusOr<std::unique_ptr<KeyManager>> Open(storage::KeyStore& store, KekRing keks,
-                                                          KeyManagerOptions options,
-                                                          const util::Clock& clock,
-                                                          KeyMetrics* metrics);
+  // `waiter` paces the thread of Start() (tests inject one); null: real time.
+  static absl::StatusOr<std::unique_ptr<KeyManager>> Open(
+      storage::KeyStore& store, KekRing keks, KeyManagerOptions options, const util::Clock& clock,
+      KeyMetrics* metrics, std::unique_ptr<util::LoopWaiter> waiter = nullptr);
   // For one-shot administration (`tokend keys ...`): loads and checks every key like Open() but
   // writes nothing by itself and has no KeyRing until an admin operation creates a signing key.
   static absl::StatusOr<std::unique_ptr<KeyManager>> OpenForAdmin(storage::KeyStore& store,
@@ -113,10 +113,11 @@ class KeyManager {
   // Open() (OpenForAdmin: nullptr until a key signs).
   KeyRing* key_ring() const;
 
-  // Runs Tick() on a background thread: when the plan says something is due, when `feed` (may
-  // be null; it must outlive this manager) reports a change, every reload_interval, and
-  // retry_interval after a failure. FAILED_PRECONDITION if already started. Stop() (or the
-  // destructor) ends it and stops the feed before returning.
+  // Runs Tick() on a background thread: at once, then when the plan says something is due, when
+  // `feed` (may be null; it must outlive this manager) reports a change, every reload_interval,
+  // and retry_interval after a failure (never sooner than 10 ms apart unless woken). A feed
+  // that fails to start is retried before each Tick(). FAILED_PRECONDITION if already started.
+  // Stop() (or the destructor) ends it and stops the feed before returning.
   absl::Status Start(storage::KeyChangeFeed* feed);
   void Stop();
 
@@ -124,7 +125,8 @@ class KeyManager {
   // (losing a race to another replica is not an error: it reloads), update the KeyRing and the
   // metrics. Returns the first failure, after doing what it could.
   absl::Status Tick();
-  // Makes the next Tick() reload (thread-safe; the change feed calls it).
+  // Makes the next Tick() reload, and wakes the background thread if started (thread-safe; the
+  // change feed calls it).
   void RequestReload();
   // OK, or why the last Tick() failed.
   absl::Status LastTickStatus() const;
@@ -158,12 +160,14 @@ class KeyManager {
   enum class OpenCheck { kStrict, kTolerant };
 
   KeyManager(storage::KeyStore& store, KekRing keks, KeyManagerOptions options,
-             RotationPolicy policy, const util::Clock& clock, KeyMetrics* metrics);
+             RotationPolicy policy, const util::Clock& clock, KeyMetrics* metrics,
+             std::unique_ptr<util::LoopWaiter> waiter);
   // Validates the options and loads every key strictly; writes nothing.
   static absl::StatusOr<std::unique_ptr<KeyManager>> Load(storage::KeyStore& store, KekRing keks,
                                                           KeyManagerOptions options,
                                                           const util::Clock& clock,
-                                                          KeyMetrics* metrics);
+                                                          KeyMetrics* metrics,
+                                                          std::unique_ptr<util::LoopWaiter> waiter);
 
   // Lists the keys and opens any new ones. kStrict: fail if any unremoved key cannot be opened
   // (nothing in view_ changes then); kTolerant: log and skip it (it is still published from its
@@ -187,10 +191,9 @@ class KeyManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const storage::SigningKeyRecord* FindKidLocked(const std::string& kid) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Run();
-  bool WakeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
-    return stopping_ || reload_requested_;
-  }
+  // One run of the background thread: (re)start the feed if needed, Tick(); returns the wait
+  // before the next run.
+  absl::Duration RunInBackground();
 
   storage::KeyStore& store_;
   const KekRing keks_;
@@ -216,8 +219,8 @@ class KeyManager {
   bool started_ ABSL_GUARDED_BY(wake_mu_) = false;
   storage::KeyChangeFeed* feed_ = nullptr;  // set by Start, then used by the thread only
   bool feed_started_ = false;               // written by Start, then by the thread only
-  std::thread thread_;
   absl::flat_hash_map<std::string, bool> reported_ ABSL_GUARDED_BY(mu_);  // kids warned about
+  util::BackgroundLoop loop_;  // last: stopped before the members its task uses go
 };
 
 // The stored keys as `keys list` shows them, without any KEK (public fields only). `signing`

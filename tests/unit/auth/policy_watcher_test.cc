@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -13,6 +15,7 @@
 #include "services/tokend/auth/audit_log.h"
 #include "services/tokend/auth/auth_metrics.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/manual_waiter.h"
 #include "tests/testing/metric_value.h"
 
 namespace tokend::auth {
@@ -130,16 +133,30 @@ TEST_F(PolicyWatcherTest, ADeletedFileKeepsThePolicyUntilItReturns) {
 TEST_F(PolicyWatcherTest, TheBackgroundThreadPicksUpChanges) {
   Write(kOneCaller);
   PolicyWatcher::Options options;
-  options.poll_interval = absl::Milliseconds(10);
-  auto watcher = PolicyWatcher::Open(path_, options, clock_, &audit_, &metrics_);
+  options.poll_interval = absl::Seconds(2);
+  auto waiter = std::make_unique<testing::ManualWaiter>();
+  testing::ManualWaiter* poll = waiter.get();  // each Elapse() is one poll interval
+  auto watcher = PolicyWatcher::Open(path_, options, clock_, &audit_, &metrics_, std::move(waiter));
   ASSERT_TRUE(watcher.ok()) << watcher.status();
   (*watcher)->Start();
+  ASSERT_TRUE(poll->AwaitWaits(1));
   Write(kTwoCallers);
-  // Bounded wait for the real thread (the only timing in this file).
-  for (int i = 0; i < 500 && (*watcher)->Current()->callers.size() != 2; ++i) usleep(10'000);
+  EXPECT_EQ((*watcher)->Current()->callers.size(), 1u) << "not before the next poll";
+  poll->Elapse();
+  ASSERT_TRUE(poll->AwaitWaits(2));
   EXPECT_EQ((*watcher)->Current()->callers.size(), 2u);
+  for (absl::Duration t : poll->timeouts()) EXPECT_EQ(t, absl::Seconds(2));
   (*watcher)->Stop();
   (*watcher)->Stop();  // idempotent
+
+  // Started again, it polls again.
+  Write(kOneCaller);
+  (*watcher)->Start();
+  ASSERT_TRUE(poll->AwaitWaits(3));
+  EXPECT_EQ((*watcher)->Current()->callers.size(), 2u);
+  poll->Elapse();
+  ASSERT_TRUE(poll->AwaitWaits(4));
+  EXPECT_EQ((*watcher)->Current()->callers.size(), 1u);
 }
 
 }  // namespace

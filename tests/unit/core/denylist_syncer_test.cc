@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -13,12 +14,14 @@
 #include "storage/memory/memory_revocation_feed.h"
 #include "storage/memory/memory_token_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/manual_waiter.h"
 #include "tests/testing/metric_value.h"
 
 namespace tokend::core {
 namespace {
 
 using Kind = storage::Revocation::Kind;
+using ::tokend::testing::ManualWaiter;
 
 // Delegates to a MemoryTokenStore; ListLiveRevocations can be made to fail, and is counted.
 class SwitchableStore : public storage::TokenStore {
@@ -185,33 +188,57 @@ TEST(DenylistSyncerTest, FailedReloadKeepsTheLastListAndGoesStale) {
 TEST(DenylistSyncerTest, AFeedGapTriggersAFullReload) {
   SyncerHarness h;
   ManualFeed feed;
-  DenylistSyncer syncer(h.denylist, h.store, feed, h.clock, h.metrics, {absl::Hours(1)});
+  auto waiter = std::make_unique<ManualWaiter>();
+  ManualWaiter* loop = waiter.get();
+  DenylistSyncer syncer(h.denylist, h.store, feed, h.clock, h.metrics, {absl::Hours(1)},
+                        std::move(waiter));
   ASSERT_TRUE(syncer.Start().ok());
+  ASSERT_TRUE(loop->AwaitWaits(1));
   const int after_start = h.store.reloads.load();
   // Missed while the feed was disconnected:
   ASSERT_TRUE(h.store.AddRevocation(Entry(Kind::kTokenId, "missed", h.clock.Now())).ok());
-  feed.Gap();
-  EXPECT_TRUE(Eventually([&] { return h.denylist.IsRevoked("missed", "", "", h.clock.Now()); }));
-  EXPECT_GT(h.store.reloads.load(), after_start);
+  feed.Gap();  // ends the hour-long wait at once
+  ASSERT_TRUE(loop->AwaitWaits(2));
+  EXPECT_TRUE(h.denylist.IsRevoked("missed", "", "", h.clock.Now()));
+  EXPECT_EQ(h.store.reloads.load(), after_start + 1);
 }
 
 TEST(DenylistSyncerTest, ReloadsPeriodically) {
   SyncerHarness h;
   ManualFeed feed;
-  DenylistSyncer syncer(h.denylist, h.store, feed, h.clock, h.metrics, {absl::Milliseconds(10)});
+  auto waiter = std::make_unique<ManualWaiter>();
+  ManualWaiter* loop = waiter.get();
+  DenylistSyncer syncer(h.denylist, h.store, feed, h.clock, h.metrics, {absl::Seconds(5)},
+                        std::move(waiter));
   ASSERT_TRUE(syncer.Start().ok());
-  EXPECT_TRUE(Eventually([&] { return h.store.reloads.load() >= 3; }));
+  ASSERT_TRUE(loop->AwaitWaits(1));
+  EXPECT_EQ(h.store.reloads.load(), 1) << "only Start's own load so far";
+  for (int i = 2; i <= 3; ++i) {
+    loop->Elapse();
+    ASSERT_TRUE(loop->AwaitWaits(i));
+    EXPECT_EQ(h.store.reloads.load(), i);
+  }
+  for (absl::Duration t : loop->timeouts()) EXPECT_EQ(t, absl::Seconds(5));
 }
 
 TEST(DenylistSyncerTest, RetriesAFeedThatFailedToStart) {
   SyncerHarness h;
   ManualFeed feed;
   feed.fail_start = true;
-  DenylistSyncer syncer(h.denylist, h.store, feed, h.clock, h.metrics, {absl::Milliseconds(10)});
+  auto waiter = std::make_unique<ManualWaiter>();
+  ManualWaiter* loop = waiter.get();
+  DenylistSyncer syncer(h.denylist, h.store, feed, h.clock, h.metrics, {absl::Seconds(5)},
+                        std::move(waiter));
   EXPECT_EQ(syncer.Start().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(h.denylist.IsUsable(h.clock.Now())) << "the load itself succeeded";
+  ASSERT_TRUE(loop->AwaitWaits(1));
+  EXPECT_FALSE(feed.started.load());
   feed.fail_start = false;
-  EXPECT_TRUE(Eventually([&] { return feed.started.load(); }));
+  loop->Elapse();  // the next reload interval
+  ASSERT_TRUE(loop->AwaitWaits(2));
+  EXPECT_TRUE(feed.started.load());
+  syncer.Stop();
+  EXPECT_TRUE(feed.stopped.load()) << "a feed restarted by the reload thread is stopped too";
 }
 
 TEST(DenylistSyncerTest, StopIsPromptAndIdempotent) {

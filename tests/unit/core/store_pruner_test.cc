@@ -1,11 +1,14 @@
 #include "services/tokend/core/store_pruner.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 #include "storage/memory/memory_token_store.h"
 #include "storage/revocation.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/manual_waiter.h"
 
 namespace tokend::core {
 namespace {
@@ -58,6 +61,41 @@ TEST(StorePrunerTest, OnePassIsBoundedByMaxBatches) {
                      {.interval = absl::Minutes(1), .batch_size = 5, .max_batches_per_pass = 2});
   EXPECT_EQ(*pruner.PruneOnce(), 10);
   EXPECT_EQ(*pruner.PruneOnce(), 10);
+}
+
+TEST(StorePrunerTest, TheBackgroundPassRunsEveryIntervalFromOneIntervalAfterStart) {
+  testing::FakeClock clock;
+  storage::MemoryTokenStore store;
+  const absl::Time t0 = clock.Now();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        store.AddRevocation(JtiRevocation("old-" + std::to_string(i), t0 + absl::Minutes(1))).ok());
+  }
+  clock.Advance(absl::Minutes(2));
+  // The store reads no clock: listing as of t0 shows which rows are still stored.
+  const auto stored = [&] { return store.ListLiveRevocations(t0)->size(); };
+
+  auto waiter = std::make_unique<testing::ManualWaiter>();
+  testing::ManualWaiter* loop = waiter.get();
+  StorePruner pruner(store, clock, {.interval = absl::Minutes(5), .batch_size = 10},
+                     std::move(waiter));
+  pruner.Start();
+  ASSERT_TRUE(loop->AwaitWaits(1));
+  EXPECT_EQ(stored(), 3u) << "no pass at Start()";
+  EXPECT_EQ(loop->timeouts().front(), absl::Minutes(5));
+
+  loop->Elapse();
+  ASSERT_TRUE(loop->AwaitWaits(2));
+  EXPECT_EQ(stored(), 0u);
+
+  ASSERT_TRUE(store.AddRevocation(JtiRevocation("later", clock.Now() + absl::Minutes(1))).ok());
+  clock.Advance(absl::Minutes(2));
+  EXPECT_EQ(stored(), 1u);
+  loop->Elapse();
+  ASSERT_TRUE(loop->AwaitWaits(3));
+  EXPECT_EQ(stored(), 0u);
+  for (absl::Duration t : loop->timeouts()) EXPECT_EQ(t, absl::Minutes(5));
+  pruner.Stop();
 }
 
 }  // namespace

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "jwt/key_set.h"
@@ -17,6 +17,7 @@
 #include "storage/memory/memory_key_change_feed.h"
 #include "storage/memory/memory_key_store.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/manual_waiter.h"
 #include "tests/testing/metric_value.h"
 
 namespace tokend::keys {
@@ -553,19 +554,59 @@ TEST_F(KeyManagerTest, MetricsShowAgeNextRotationKeysByStateAndFailures) {
 
 TEST_F(KeyManagerTest, StartedManagerFollowsAnotherReplicaThroughTheChangeFeed) {
   std::unique_ptr<storage::MemoryKeyChangeFeed> feed = store_.NewFeed();  // outlives both
-  std::unique_ptr<KeyManager> follower = MustOpen();
+  auto waiter = std::make_unique<testing::ManualWaiter>();
+  testing::ManualWaiter* loop = waiter.get();
+  absl::StatusOr<std::unique_ptr<KeyManager>> follower =
+      KeyManager::Open(store_, KekRing(kek_), Options(), clock_, nullptr, std::move(waiter));
+  ASSERT_TRUE(follower.ok()) << follower.status();
   std::unique_ptr<KeyManager> actor = MustOpen();
-  ASSERT_TRUE(follower != nullptr && actor != nullptr);
-  ASSERT_TRUE(follower->Start(feed.get()).ok());
+  ASSERT_NE(actor, nullptr);
+  ASSERT_TRUE((*follower)->Start(feed.get()).ok());
+  ASSERT_TRUE(loop->AwaitWaits(1));
   absl::StatusOr<RotateOutcome> rotated = actor->RotateNow(RotateMode::kImmediate);
   ASSERT_TRUE(rotated.ok()) << rotated.status();
-  // The fake clock does not move: only the notification can make the follower reload.
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (follower->key_ring()->ActiveKey().kid() != rotated->kid && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
+  // No wait ever times out here (the fake clock does not move either): only the feed's
+  // notifications make the follower run. A run may see the insert before the rotation; the
+  // rotation's own notification then brings another.
+  for (int waits = 2; (*follower)->key_ring()->ActiveKey().kid() != rotated->kid; ++waits) {
+    ASSERT_TRUE(loop->AwaitWaits(waits)) << "the follower never heard of the rotation";
   }
-  EXPECT_EQ(follower->key_ring()->ActiveKey().kid(), rotated->kid);
-  follower->Stop();
+  EXPECT_EQ((*follower)->key_ring()->ActiveKey().kid(), rotated->kid);
+  (*follower)->Stop();
+}
+
+TEST_F(KeyManagerTest, TheBackgroundThreadWaitsUntilTheNextDueStepAndRetriesAFailureSooner) {
+  FlakyKeyStore flaky(store_);
+  auto waiter = std::make_unique<testing::ManualWaiter>();
+  testing::ManualWaiter* loop = waiter.get();
+  absl::StatusOr<std::unique_ptr<KeyManager>> opened =
+      KeyManager::Open(flaky, KekRing(kek_), Options(), clock_, nullptr, std::move(waiter));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  KeyManager& manager = **opened;
+  // When the next key must be published for the rotation at t0 + kPeriod.
+  const absl::Time prepare_at = t0_ + kPeriod - manager.policy().publish_lead();
+
+  clock_.Set(prepare_at - absl::Seconds(3));
+  ASSERT_TRUE(manager.Start(nullptr).ok());
+  ASSERT_TRUE(loop->AwaitWaits(1));
+  EXPECT_EQ(loop->timeouts().back(), absl::Seconds(3)) << "the step due before the next reload";
+  EXPECT_THAT(Stored(), SizeIs(1));
+
+  flaky.fail_writes = true;
+  clock_.Set(prepare_at);
+  loop->Elapse();
+  ASSERT_TRUE(loop->AwaitWaits(2));
+  EXPECT_EQ(manager.LastTickStatus().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(loop->timeouts().back(), Options().retry_interval);
+
+  flaky.fail_writes = false;
+  clock_.Set(prepare_at + Options().retry_interval);
+  loop->Elapse();
+  ASSERT_TRUE(loop->AwaitWaits(3));
+  EXPECT_TRUE(manager.LastTickStatus().ok());
+  EXPECT_THAT(Stored(), SizeIs(2)) << "the next key is published";
+  EXPECT_EQ(loop->timeouts().back(), Options().reload_interval) << "nothing due before then";
+  manager.Stop();
 }
 
 }  // namespace
