@@ -30,10 +30,13 @@ class TokenStore {
   virtual absl::StatusOr<std::optional<RefreshTokenRecord>> FindRefreshToken(
       const std::string& token_hash) = 0;
 
-  // Exchanges a parent for a child atomically (see RotateOutcome). Concurrent calls for the
-  // same parent are serialized: with reuse_grace == 0 exactly one gets kRotated.
-  // kGraceRetry requires that the stored child hash equals request.child.token_hash.
-  // kReuseDetected marks the family revoked and durably adds a kFamily revocation.
+  // Exchanges a parent for a child, deciding and writing atomically in one call: the parent is
+  // looked up and locked, then DecideRotation (storage/rotation_decision.h) picks the outcome
+  // and its writes happen under the same lock. Concurrent calls for the same parent are
+  // serialized: with reuse_grace == 0 exactly one gets kRotated. kGraceRetry requires that the
+  // stored child hash equals request.child.token_hash. kReuseDetected marks the family revoked
+  // and durably adds its FamilyRevocation. kClientMismatch and kScopeNotGranted change nothing:
+  // the token stays unspent and its family unrevoked.
   virtual absl::StatusOr<RotateResult> RotateRefreshToken(const RotateRequest& request) = 0;
 
   // Durably adds a denylist entry (idempotent for the same kind and key: the later

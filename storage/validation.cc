@@ -82,14 +82,20 @@ absl::Status ValidateNewRefreshToken(const RefreshTokenRecord& record) {
 
 absl::Status ValidateRotateRequest(const RotateRequest& request) {
   if (request.parent_hash.empty()) return absl::InvalidArgumentError("parent_hash is empty");
-  if (request.child.parent_hash != request.parent_hash) {
-    return absl::InvalidArgumentError("the child does not name the parent");
+  if (request.child.token_hash.empty()) return absl::InvalidArgumentError("child hash is empty");
+  if (request.child.token_hash == request.parent_hash) {
+    return absl::InvalidArgumentError("a refresh token cannot be its own parent");
+  }
+  if (request.child.lifetime <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("the child's lifetime must be positive");
   }
   if (request.reuse_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("reuse_grace is negative");
   }
-  if (auto s = CheckText("reuse_reason", request.reuse_reason); !s.ok()) return s;
-  return ValidateNewRefreshToken(request.child);
+  if (request.access_token_margin < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("access_token_margin is negative");
+  }
+  return CheckText("reuse_reason", request.reuse_reason);
 }
 
 absl::Status ValidateRevocation(const Revocation& revocation) {

@@ -20,8 +20,9 @@ bool IsStorableText(std::string_view text);
 // A new family's first token: non-empty hash and family id, storable text, not spent.
 absl::Status ValidateNewRefreshToken(const RefreshTokenRecord& record);
 
-// A rotation: non-empty parent hash, a valid child that names the parent, differs from it and
-// is not spent, and a non-negative grace.
+// A rotation: non-empty parent and child hashes that differ, a positive child lifetime, a
+// non-negative grace and margin, a storable reason. (The child's other fields come from the
+// parent, which the store has already checked.)
 absl::Status ValidateRotateRequest(const RotateRequest& request);
 
 // A denylist entry: non-empty storable key, storable reason, a known kind.

@@ -51,39 +51,41 @@ absl::StatusOr<RotateResult> MemoryTokenStore::RotateRefreshToken(const RotateRe
   TOKEND_RETURN_IF_ERROR(ValidateRotateRequest(request));
   absl::MutexLock lock(&mu_);
   const auto it = tokens_.find(request.parent_hash);
-  if (it == tokens_.end()) return RotateResult{RotateOutcome::kNotFound, std::nullopt};
+  if (it == tokens_.end())
+    return RotateResult{RotateOutcome::kNotFound, std::nullopt, std::nullopt};
   RefreshTokenRecord parent = WithFamilyState(it->second);
-  TOKEND_ASSIGN_OR_RETURN(const RotationStep step, DecideRotation(parent, request));
-  switch (step) {
-    case RotationStep::kRotate:
+  const RotateOutcome outcome = DecideRotation(parent, request);
+  std::optional<RefreshTokenRecord> child;
+  switch (outcome) {
+    case RotateOutcome::kRotated:
       if (tokens_.contains(request.child.token_hash)) {
         return absl::AlreadyExistsError("refresh token hash already stored");
       }
+      child = ChildOf(parent, request.child, request.now);
       it->second.spent_at = request.now;
       it->second.child_hash = request.child.token_hash;
-      InsertLocked(request.child);
+      InsertLocked(*child);
       break;
-    case RotationStep::kReuse: {
+    case RotateOutcome::kGraceRetry:
+      child = ChildOf(parent, request.child, *parent.spent_at);
+      break;
+    case RotateOutcome::kReuseDetected: {
       Family& family = families_[parent.family_id];
-      if (!family.revoked) {
+      if (!family.revoked) {  // a family is revoked (and announced) once
         family.revoked = true;
-        Revocation revocation;
-        revocation.kind = Revocation::Kind::kFamily;
-        revocation.key = parent.family_id;
-        revocation.not_before = request.now;
-        revocation.expires_at = parent.family_expires_at;
-        revocation.revoked_at = request.now;
-        revocation.reason = request.reuse_reason;
-        UpsertRevocationLocked(revocation);
+        UpsertRevocationLocked(FamilyRevocation(parent, request.now, request.access_token_margin,
+                                                request.reuse_reason));
       }
       break;
     }
-    case RotationStep::kGraceRetry:
-    case RotationStep::kRevoked:
-    case RotationStep::kExpired:
+    case RotateOutcome::kNotFound:
+    case RotateOutcome::kExpired:
+    case RotateOutcome::kRevoked:
+    case RotateOutcome::kClientMismatch:
+    case RotateOutcome::kScopeNotGranted:
       break;
   }
-  return RotateResult{OutcomeOf(step), std::move(parent)};
+  return RotateResult{outcome, std::move(parent), std::move(child)};
 }
 
 void MemoryTokenStore::UpsertRevocationLocked(const Revocation& revocation) {

@@ -241,35 +241,39 @@ absl::StatusOr<RotateResult> PostgresTokenStore::RotateOnce(const RotateRequest&
             tx.exec_prepared(pg::kLockParentForRotation.name, Bytes(request.parent_hash));
         if (rows.empty()) {
           tx.commit();
-          return RotateResult{RotateOutcome::kNotFound, std::nullopt};
+          return RotateResult{RotateOutcome::kNotFound, std::nullopt, std::nullopt};
         }
+        // Decided here, under the row locks, so nothing can change between the decision and
+        // its writes; a refused request (kClientMismatch, kScopeNotGranted) writes nothing.
         RefreshTokenRecord parent = ReadRecord(rows[0]);
-        TOKEND_ASSIGN_OR_RETURN(const RotationStep step, DecideRotation(parent, request));
-        switch (step) {
-          case RotationStep::kRotate:
+        const RotateOutcome outcome = DecideRotation(parent, request);
+        std::optional<RefreshTokenRecord> child;
+        switch (outcome) {
+          case RotateOutcome::kRotated:
+            child = ChildOf(parent, request.child, request.now);
             tx.exec_prepared(pg::kMarkSpent.name, Bytes(request.parent_hash),
                              pg::ToDbMicros(request.now), Bytes(request.child.token_hash));
-            InsertToken(tx, request.child);  // its family is the parent's, locked above
+            InsertToken(tx, *child);  // its family is the parent's, locked above
             break;
-          case RotationStep::kReuse:
+          case RotateOutcome::kGraceRetry:
+            child = ChildOf(parent, request.child, *parent.spent_at);
+            break;
+          case RotateOutcome::kReuseDetected:
             if (!parent.family_revoked) {  // a family is revoked (and announced) once
-              Revocation revocation;
-              revocation.kind = Revocation::Kind::kFamily;
-              revocation.key = parent.family_id;
-              revocation.not_before = request.now;
-              revocation.expires_at = parent.family_expires_at;
-              revocation.revoked_at = request.now;
-              revocation.reason = request.reuse_reason;
-              RecordRevocation(tx, revocation);
+              RecordRevocation(tx,
+                               FamilyRevocation(parent, request.now, request.access_token_margin,
+                                                request.reuse_reason));
             }
             break;
-          case RotationStep::kGraceRetry:
-          case RotationStep::kRevoked:
-          case RotationStep::kExpired:
+          case RotateOutcome::kNotFound:
+          case RotateOutcome::kExpired:
+          case RotateOutcome::kRevoked:
+          case RotateOutcome::kClientMismatch:
+          case RotateOutcome::kScopeNotGranted:
             break;
         }
         tx.commit();
-        return RotateResult{OutcomeOf(step), std::move(parent)};
+        return RotateResult{outcome, std::move(parent), std::move(child)};
       });
 }
 

@@ -66,7 +66,9 @@ inline constexpr Query kFindRefreshToken{
     "WHERE t.token_hash = $1"};
 
 // Locks the parent and its family: concurrent rotations of one parent, and a revocation of its
-// family, serialize on these rows.
+// family, serialize on these rows. DecideRotation runs on the row read here, and its writes
+// (kMarkSpent and the child's insert, or the reuse's family revocation) follow in the same
+// transaction; a refused rotation writes nothing.
 inline constexpr Query kLockParentForRotation{
     "lock_parent_for_rotation",
     "SELECT " TOKEND_PG_TOKEN_COLUMNS

@@ -58,18 +58,29 @@ RotateRequest Rotation(const RefreshTokenRecord& parent, int child_hash, absl::T
                        absl::Duration grace = absl::ZeroDuration()) {
   RotateRequest request;
   request.parent_hash = parent.token_hash;
-  request.child = parent;
-  request.child.token_hash = Hash(child_hash);
-  request.child.parent_hash = parent.token_hash;
-  request.child.issued_at = now;
-  request.child.expires_at = now + kTokenLifetime;
-  request.child.spent_at.reset();
-  request.child.child_hash.clear();
-  request.child.family_revoked = false;
+  request.child = ChildToken{Hash(child_hash), kTokenLifetime};
   request.now = now;
   request.reuse_grace = grace;
   request.reuse_reason = "refresh token reuse";
   return request;
+}
+
+// What a rotation of `parent` at `now` must store as the child: spelled out here rather than
+// taken from ChildOf, so the suite checks the rule and not only that both stores share it.
+RefreshTokenRecord ExpectedChild(const RefreshTokenRecord& parent, int child_hash, absl::Time now) {
+  RefreshTokenRecord child;
+  child.token_hash = Hash(child_hash);
+  child.family_id = parent.family_id;
+  child.parent_hash = parent.token_hash;
+  child.subject = parent.subject;
+  child.client_id = parent.client_id;
+  child.audiences = parent.audiences;
+  child.scopes = parent.scopes;
+  child.custom_claims_json = parent.custom_claims_json;
+  child.issued_at = now;
+  child.expires_at = std::min(now + kTokenLifetime, parent.family_expires_at);
+  child.family_expires_at = parent.family_expires_at;
+  return child;
 }
 
 Revocation MakeRevocation(Revocation::Kind kind, const std::string& key, absl::Time not_before,
@@ -260,9 +271,8 @@ TEST_P(TokenStoreConformanceTest, MalformedInputIsInvalidArgument) {
 
   const RefreshTokenRecord parent = FirstToken(1, "family-1");
   ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
-  RotateRequest wrong_parent = Rotation(parent, 2, kT0 + absl::Minutes(1));
-  wrong_parent.child.parent_hash = Hash(3);
-  EXPECT_EQ(store().RotateRefreshToken(wrong_parent).status().code(),
+  RotateRequest self_parented = Rotation(parent, 1, kT0 + absl::Minutes(1));
+  EXPECT_EQ(store().RotateRefreshToken(self_parented).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().PruneExpired(kT0, 0).status().code(), absl::StatusCode::kInvalidArgument);
 }
@@ -270,7 +280,10 @@ TEST_P(TokenStoreConformanceTest, MalformedInputIsInvalidArgument) {
 // ---- rotation outcomes ---------------------------------------------------------------------
 
 TEST_P(TokenStoreConformanceTest, LiveParentIsRotated) {
-  const RefreshTokenRecord parent = FirstToken(1, "family-1");
+  RefreshTokenRecord parent = FirstToken(1, "family-1");
+  parent.audiences = {"api", "billing"};
+  parent.scopes = {"read", "write"};
+  parent.custom_claims_json = R"({"tier":"gold"})";
   ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
   const absl::Time now = kT0 + absl::Minutes(5);
   const RotateRequest request = Rotation(parent, 2, now);
@@ -280,13 +293,27 @@ TEST_P(TokenStoreConformanceTest, LiveParentIsRotated) {
   EXPECT_EQ(result->outcome, RotateOutcome::kRotated);
   ASSERT_TRUE(result->parent.has_value());
   ExpectSameRecord(*result->parent, parent);  // as it was before the call
+  // The child inherits family, subject, client, audiences, the full grant and custom claims.
+  const RefreshTokenRecord child = ExpectedChild(parent, 2, now);
+  ASSERT_TRUE(result->child.has_value());
+  ExpectSameRecord(*result->child, child);
 
   RefreshTokenRecord spent = parent;
   spent.spent_at = now;
   spent.child_hash = request.child.token_hash;
   ExpectSameRecord(MustFind(store(), parent.token_hash), spent);
-  ExpectSameRecord(MustFind(store(), request.child.token_hash), request.child);
+  ExpectSameRecord(MustFind(store(), request.child.token_hash), child);
   EXPECT_THAT(Live(store(), now), IsEmpty());
+}
+
+TEST_P(TokenStoreConformanceTest, ChildLifetimeIsCappedByTheFamily) {
+  RefreshTokenRecord parent = FirstToken(1, "family-1");
+  parent.family_expires_at = kT0 + absl::Minutes(90);
+  ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
+  const absl::Time now = kT0 + absl::Minutes(50);  // now + kTokenLifetime is past the family
+  ASSERT_EQ(MustRotate(store(), Rotation(parent, 2, now)), RotateOutcome::kRotated);
+  EXPECT_EQ(MustFind(store(), Hash(2)).expires_at, parent.family_expires_at);
+  ExpectSameRecord(MustFind(store(), Hash(2)), ExpectedChild(parent, 2, now));
 }
 
 TEST_P(TokenStoreConformanceTest, RetryWithinGraceWithTheSameChildIsAGraceRetry) {
@@ -304,6 +331,9 @@ TEST_P(TokenStoreConformanceTest, RetryWithinGraceWithTheSameChildIsAGraceRetry)
   ASSERT_TRUE(result->parent.has_value());
   EXPECT_EQ(result->parent->spent_at, first);
   EXPECT_EQ(result->parent->child_hash, Hash(2));
+  // The child the first call stored, so the caller can hand out the same one again.
+  ASSERT_TRUE(result->child.has_value());
+  ExpectSameRecord(*result->child, child);
 
   // Nothing changed.
   ExpectSameRecord(MustFind(store(), Hash(2)), child);
@@ -451,15 +481,99 @@ TEST_P(TokenStoreConformanceTest, RetryWithinGraceAfterTheFamilyWasRevokedIsRevo
             RotateOutcome::kRevoked);
 }
 
-TEST_P(TokenStoreConformanceTest, ChildOfAnotherFamilyIsRejected) {
+TEST_P(TokenStoreConformanceTest, InvalidRotationIsRejectedWithoutChange) {
   const RefreshTokenRecord parent = FirstToken(1, "family-1");
   ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
-  RotateRequest request = Rotation(parent, 2, kT0 + absl::Minutes(1));
-  request.child.family_id = "family-2";
-  EXPECT_EQ(store().RotateRefreshToken(request).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  RotateRequest no_lifetime = Rotation(parent, 2, kT0 + absl::Minutes(1));
+  no_lifetime.child.lifetime = absl::ZeroDuration();
+  RotateRequest negative_margin = Rotation(parent, 2, kT0 + absl::Minutes(1));
+  negative_margin.access_token_margin = -absl::Seconds(1);
+  for (const RotateRequest& request : {no_lifetime, negative_margin}) {
+    EXPECT_EQ(store().RotateRefreshToken(request).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
   ExpectSameRecord(MustFind(store(), parent.token_hash), parent);
   EXPECT_FALSE(Exists(store(), Hash(2)));
+}
+
+TEST_P(TokenStoreConformanceTest, ReuseRevocationOutlivesTheFamilyByTheAccessTokenMargin) {
+  const RefreshTokenRecord parent = FirstToken(1, "family-1");
+  ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
+  const absl::Time now = kT0 + absl::Minutes(5);
+  ASSERT_EQ(MustRotate(store(), Rotation(parent, 2, now)), RotateOutcome::kRotated);
+  const absl::Duration margin = absl::Minutes(15) + absl::Seconds(30);
+  RotateRequest reuse = Rotation(parent, 2, now + absl::Minutes(1));
+  reuse.access_token_margin = margin;
+  ASSERT_EQ(MustRotate(store(), reuse), RotateOutcome::kReuseDetected);
+
+  // An access token minted just before the family ends still verifies for up to the margin.
+  const std::vector<Revocation> live = Live(store(), parent.family_expires_at);
+  ASSERT_THAT(live, SizeIs(1));
+  ExpectSameRevocation(live[0], MakeRevocation(Revocation::Kind::kFamily, "family-1", reuse.now,
+                                               parent.family_expires_at + margin, reuse.now));
+}
+
+// ---- refused rotations: never spend, never revoke ------------------------------------------
+
+TEST_P(TokenStoreConformanceTest, AnotherClientsRefreshIsRefusedAndTheTokenStaysUsable) {
+  const RefreshTokenRecord parent = FirstToken(1, "family-1");  // client-a's
+  ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
+  const absl::Time now = kT0 + absl::Minutes(5);
+  RotateRequest stolen = Rotation(parent, 2, now);
+  stolen.presenting_client_id = "client-b";
+  absl::StatusOr<RotateResult> result = store().RotateRefreshToken(stolen);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, RotateOutcome::kClientMismatch);
+  EXPECT_FALSE(result->child.has_value());
+
+  // Unspent, no child, no revocation: its owner can still use it.
+  ExpectSameRecord(MustFind(store(), parent.token_hash), parent);
+  EXPECT_FALSE(Exists(store(), Hash(2)));
+  EXPECT_THAT(Live(store(), now), IsEmpty());
+  RotateRequest owner = Rotation(parent, 2, now + absl::Seconds(1));
+  owner.presenting_client_id = "client-a";
+  ASSERT_EQ(MustRotate(store(), owner), RotateOutcome::kRotated);
+
+  // Even a spent token from another client is refused, not treated as reuse: a stolen token
+  // must not let anyone else burn its owner's family.
+  RotateRequest stolen_spent = Rotation(parent, 3, now + absl::Minutes(5));
+  stolen_spent.presenting_client_id = "client-b";
+  EXPECT_EQ(MustRotate(store(), stolen_spent), RotateOutcome::kClientMismatch);
+  EXPECT_FALSE(MustFind(store(), Hash(2)).family_revoked);
+  EXPECT_THAT(Live(store(), now), IsEmpty());
+}
+
+TEST_P(TokenStoreConformanceTest, ScopeOutsideTheGrantIsRefusedWithoutSpending) {
+  RefreshTokenRecord parent = FirstToken(1, "family-1");
+  parent.scopes = {"read", "write"};
+  ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
+  const absl::Time now = kT0 + absl::Minutes(5);
+  RotateRequest wider = Rotation(parent, 2, now);
+  wider.requested_scopes = {"read", "admin"};
+  absl::StatusOr<RotateResult> result = store().RotateRefreshToken(wider);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, RotateOutcome::kScopeNotGranted);
+
+  ExpectSameRecord(MustFind(store(), parent.token_hash), parent);
+  EXPECT_FALSE(Exists(store(), Hash(2)));
+  EXPECT_THAT(Live(store(), now), IsEmpty());
+  EXPECT_EQ(MustRotate(store(), Rotation(parent, 2, now + absl::Seconds(1))),
+            RotateOutcome::kRotated);
+}
+
+TEST_P(TokenStoreConformanceTest, DownScopeToASubsetRotatesAndTheChildKeepsTheGrant) {
+  RefreshTokenRecord parent = FirstToken(1, "family-1");
+  parent.scopes = {"read", "write"};
+  ASSERT_TRUE(store().InsertRefreshToken(parent).ok());
+  const absl::Time now = kT0 + absl::Minutes(5);
+  RotateRequest narrow = Rotation(parent, 2, now);
+  narrow.requested_scopes = {"write"};
+  narrow.presenting_client_id = "client-a";
+  absl::StatusOr<RotateResult> result = store().RotateRefreshToken(narrow);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome, RotateOutcome::kRotated);
+  EXPECT_EQ(MustFind(store(), parent.token_hash).spent_at, now);
+  EXPECT_EQ(MustFind(store(), Hash(2)).scopes, parent.scopes);
 }
 
 // ---- revocations ---------------------------------------------------------------------------

@@ -44,9 +44,7 @@ RefreshTokenRecord Token(char id) {
 RotateRequest Rotation(const RefreshTokenRecord& parent, char child, absl::Time now) {
   RotateRequest request;
   request.parent_hash = parent.token_hash;
-  request.child = parent;
-  request.child.token_hash = std::string(32, child);
-  request.child.parent_hash = parent.token_hash;
+  request.child = ChildToken{std::string(32, child), absl::Hours(1)};
   request.now = now;
   return request;
 }

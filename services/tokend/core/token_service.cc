@@ -16,6 +16,7 @@
 #include "services/tokend/core/request_validation.h"
 #include "services/tokend/keys/key_ring.h"
 #include "services/tokend/metrics/metrics.h"
+#include "storage/rotation_decision.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/status_macros.h"
@@ -23,12 +24,12 @@
 namespace tokend::core {
 namespace {
 
-using metrics::RefreshOutcome;
 using storage::Revocation;
 
 // One fixed answer for every refresh token that cannot be used, so the answer does not tell an
 // attacker which of unknown / expired / revoked / spent applies.
 constexpr char kRefreshRejected[] = "refresh token is invalid, expired, revoked or already used";
+constexpr char kReuseReason[] = "refresh token reuse detected";
 
 constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 constexpr size_t kMinDerivationSecretBytes = 32;
@@ -269,150 +270,105 @@ absl::StatusOr<VerifyOutcome> TokenService::Verify(const VerifyParams& params) c
 
 // --- Refresh ------------------------------------------------------------------------------------
 
-Revocation TokenService::FamilyRevocation(const storage::RefreshTokenRecord& record, absl::Time now,
-                                          std::string reason) const {
-  Revocation revocation;
-  revocation.kind = Revocation::Kind::kFamily;
-  revocation.key = record.family_id;
-  // Until the last access token the family could have minted (at family expiry) has expired.
-  revocation.expires_at = record.family_expires_at + config_.access_ttl_max + config_.clock_skew;
-  revocation.revoked_at = now;
-  revocation.reason = std::move(reason);
-  return revocation;
+absl::Duration TokenService::AccessTokenMargin() const {
+  return config_.access_ttl_max + config_.clock_skew;
 }
 
 absl::StatusOr<IssuedTokens> TokenService::Refresh(const RefreshParams& params) {
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<Rotation> rotation = Rotate(params, now);
+  // The one place the refresh metric is recorded: what the store decided, or why it was not
+  // asked (a bad request, a failure).
+  metrics_.RecordRefresh(rotation.ok()
+                             ? absl::StatusOr<storage::RotateOutcome>(rotation->result.outcome)
+                             : rotation.status());
+  if (!rotation.ok()) return rotation.status();
+  return AnswerRefresh(params, *rotation, now);
+}
+
+absl::StatusOr<TokenService::Rotation> TokenService::Rotate(const RefreshParams& params,
+                                                            absl::Time now) {
   // Malformed text is answered like an unknown token and never reaches the store.
   if (!IsWellFormedRefreshToken(params.refresh_token)) {
-    metrics_.RecordRefresh(RefreshOutcome::kNotFound);
-    return absl::UnauthenticatedError(kRefreshRejected);
+    return Rotation{{storage::RotateOutcome::kNotFound, std::nullopt, std::nullopt}, {}, {}};
   }
-  if (absl::Status s = ValidateScopes(params.scopes); !s.ok()) {
-    metrics_.RecordRefresh(RefreshOutcome::kInvalidRequest);
-    return s;
-  }
-  if (absl::Status s = ValidateClientId(params.client_id); !s.ok()) {
-    metrics_.RecordRefresh(RefreshOutcome::kInvalidRequest);
-    return s;
-  }
-  const absl::Time now = clock_.Now();
-  const std::string parent_hash = HashRefreshToken(params.refresh_token);
-
-  absl::StatusOr<std::optional<storage::RefreshTokenRecord>> found =
-      store_.FindRefreshToken(parent_hash);
-  if (!found.ok()) {
-    metrics_.RecordRefresh(RefreshOutcome::kError);
-    return StoreError("FindRefreshToken", found.status());
-  }
-  if (!found->has_value()) {
-    metrics_.RecordRefresh(RefreshOutcome::kNotFound);
-    return absl::UnauthenticatedError(kRefreshRejected);
-  }
-  const storage::RefreshTokenRecord& record = **found;
-
-  // Checked before rotating, so a refused request does not spend the token.
-  if (!params.client_id.empty() && params.client_id != record.client_id) {
-    metrics_.RecordRefresh(RefreshOutcome::kClientMismatch);
-    return absl::PermissionDeniedError("refresh token was issued to another client");
-  }
-  std::vector<std::string> access_scopes = record.scopes;
-  if (!params.scopes.empty()) {
-    access_scopes = DedupScopes(params.scopes);
-    for (const std::string& scope : access_scopes) {
-      if (std::find(record.scopes.begin(), record.scopes.end(), scope) == record.scopes.end()) {
-        metrics_.RecordRefresh(RefreshOutcome::kInvalidRequest);
-        return absl::InvalidArgumentError(
-            "requested scopes must be a subset of the scopes originally granted");
-      }
-    }
-  }
+  TOKEND_RETURN_IF_ERROR(ValidateScopes(params.scopes));
+  TOKEND_RETURN_IF_ERROR(ValidateClientId(params.client_id));
 
   // The child is derived, not random: a retry within the grace window re-derives the same one.
   TOKEND_ASSIGN_OR_RETURN(
       jwt::SecretData child_token,
       DeriveChildRefreshToken(config_.refresh_derivation_secret, params.refresh_token));
+  // One call: the store checks the client and the scopes, and rotates or refuses, under its
+  // lock. A refused request (another client, scopes not granted) does not spend the token.
   storage::RotateRequest request;
-  request.parent_hash = parent_hash;
+  request.parent_hash = HashRefreshToken(params.refresh_token);
+  request.presenting_client_id = params.client_id;
+  request.requested_scopes = DedupScopes(params.scopes);
+  request.child.token_hash = HashRefreshToken(child_token.ExposeSecret());
+  request.child.lifetime = config_.refresh_ttl;
   request.now = now;
   request.reuse_grace = config_.refresh_reuse_grace;
-  request.reuse_reason = "refresh token reuse detected";
-  storage::RefreshTokenRecord& child = request.child;
-  child.token_hash = HashRefreshToken(child_token.ExposeSecret());
-  child.family_id = record.family_id;
-  child.parent_hash = parent_hash;
-  child.subject = record.subject;
-  child.client_id = record.client_id;
-  child.audiences = record.audiences;
-  child.scopes = record.scopes;  // the family keeps its grant; only this access token is narrowed
-  child.custom_claims_json = record.custom_claims_json;
-  child.issued_at = now;
-  child.family_expires_at = record.family_expires_at;
-  child.expires_at = std::min(now + config_.refresh_ttl, record.family_expires_at);
-
+  request.access_token_margin = AccessTokenMargin();
+  request.reuse_reason = kReuseReason;
   absl::StatusOr<storage::RotateResult> rotated = store_.RotateRefreshToken(request);
-  if (!rotated.ok()) {
-    metrics_.RecordRefresh(RefreshOutcome::kError);
-    return StoreError("RotateRefreshToken", rotated.status());
-  }
-  const storage::RefreshTokenRecord& parent = rotated->parent.value_or(record);
-  absl::Time refresh_expires_at = child.expires_at;
-  switch (rotated->outcome) {
+  if (!rotated.ok()) return StoreError("RotateRefreshToken", rotated.status());
+  return Rotation{*std::move(rotated), std::move(child_token), std::move(request.requested_scopes)};
+}
+
+absl::StatusOr<IssuedTokens> TokenService::AnswerRefresh(const RefreshParams& params,
+                                                         const Rotation& rotation, absl::Time now) {
+  const storage::RotateResult& result = rotation.result;
+  switch (result.outcome) {
     case storage::RotateOutcome::kRotated:
-      metrics_.RecordRefresh(RefreshOutcome::kRotated);
-      break;
     case storage::RotateOutcome::kGraceRetry:
-      // The child was stored by the first call, with that call's time.
-      if (parent.spent_at.has_value()) {
-        refresh_expires_at =
-            std::min(*parent.spent_at + config_.refresh_ttl, parent.family_expires_at);
-      }
-      metrics_.RecordRefresh(RefreshOutcome::kGraceRetry);
       break;
     case storage::RotateOutcome::kReuseDetected:
-      // A spent token came back: whoever holds it may be an attacker, so the store revoked the
-      // whole family; honour that here at once, before the feed echoes it.
-      metrics_.RecordRefresh(RefreshOutcome::kReuseDetected);
-      {
-        // The store's own entry lasts until the family expires; access tokens minted just
-        // before that outlive it by up to access_ttl_max, so extend it (an idempotent upsert:
-        // the later expiry wins). The family is revoked either way, so a failure only logs.
-        const Revocation revocation = FamilyRevocation(parent, now, request.reuse_reason);
-        denylist_.Apply(revocation);
-        if (absl::Status s = store_.AddRevocation(revocation); !s.ok()) {
-          StoreError("AddRevocation", s).IgnoreError();
-          log::Warning(absl::StrCat("could not extend the reuse revocation of family ",
-                                    parent.family_id, ": ", s.ToString()));
-        }
-      }
-      log::Warning(absl::StrCat("refresh token reuse detected; revoked family ", parent.family_id,
-                                " of client '", parent.client_id, "'"));
-      if (config_.on_refresh_reuse) {
-        config_.on_refresh_reuse(RefreshReuseEvent{parent.family_id, parent.subject,
-                                                   parent.client_id, params.client_id});
-      }
+      if (result.parent.has_value()) HandleReuse(*result.parent, params.client_id, now);
       return absl::UnauthenticatedError(kRefreshRejected);
     case storage::RotateOutcome::kNotFound:
-      metrics_.RecordRefresh(RefreshOutcome::kNotFound);
-      return absl::UnauthenticatedError(kRefreshRejected);
     case storage::RotateOutcome::kExpired:
-      metrics_.RecordRefresh(RefreshOutcome::kExpired);
-      return absl::UnauthenticatedError(kRefreshRejected);
     case storage::RotateOutcome::kRevoked:
-      metrics_.RecordRefresh(RefreshOutcome::kRevoked);
       return absl::UnauthenticatedError(kRefreshRejected);
+    case storage::RotateOutcome::kClientMismatch:
+      return absl::PermissionDeniedError("refresh token was issued to another client");
+    case storage::RotateOutcome::kScopeNotGranted:
+      return absl::InvalidArgumentError(
+          "requested scopes must be a subset of the scopes originally granted");
   }
-
+  if (!result.parent.has_value() || !result.child.has_value()) {
+    return absl::InternalError("the token store returned a rotation without its records");
+  }
+  const storage::RefreshTokenRecord& parent = *result.parent;
+  // Down-scoping narrows only this access token; the child keeps the family's full grant.
+  const std::vector<std::string>& access_scopes =
+      rotation.requested_scopes.empty() ? parent.scopes : rotation.requested_scopes;
   TOKEND_ASSIGN_OR_RETURN(
       IssuedTokens out,
       MintAccessToken(parent.subject, parent.audiences, access_scopes, parent.custom_claims_json,
                       parent.client_id, parent.family_id, now, config_.access_ttl_default));
-  out.refresh_token = std::string(child_token.ExposeSecret());
-  out.refresh_expires_at = refresh_expires_at;
+  out.refresh_token = std::string(rotation.child_token.ExposeSecret());
+  // For a grace retry: the child the first call stored, with that call's time.
+  out.refresh_expires_at = result.child->expires_at;
   metrics_.RecordIssued(metrics::TokenKind::kAccess);
-  if (rotated->outcome == storage::RotateOutcome::kRotated) {
+  if (result.outcome == storage::RotateOutcome::kRotated) {
     metrics_.RecordIssued(metrics::TokenKind::kRefresh);
   }
   return out;
+}
+
+void TokenService::HandleReuse(const storage::RefreshTokenRecord& parent,
+                               const std::string& presenter_client_id, absl::Time now) {
+  // A spent token came back: whoever holds it may be an attacker, so the store revoked the
+  // whole family (durably, with this same entry); honour it here at once, before the feed
+  // echoes it.
+  denylist_.Apply(storage::FamilyRevocation(parent, now, AccessTokenMargin(), kReuseReason));
+  log::Warning(absl::StrCat("refresh token reuse detected; revoked family ", parent.family_id,
+                            " of client '", parent.client_id, "'"));
+  if (config_.on_refresh_reuse) {
+    config_.on_refresh_reuse(
+        RefreshReuseEvent{parent.family_id, parent.subject, parent.client_id, presenter_client_id});
+  }
 }
 
 // --- Revoke -------------------------------------------------------------------------------------
@@ -454,7 +410,7 @@ absl::Status TokenService::RevokeRefreshToken(const RevokeParams& params, absl::
   if (!params.client_id.empty() && params.client_id != record.client_id) {
     return absl::PermissionDeniedError("refresh token was issued to another client");
   }
-  return StoreAndApply(FamilyRevocation(record, now, params.reason));
+  return StoreAndApply(storage::FamilyRevocation(record, now, AccessTokenMargin(), params.reason));
 }
 
 absl::Status TokenService::Revoke(const RevokeParams& params) {

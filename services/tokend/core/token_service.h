@@ -180,8 +180,24 @@ class TokenService {
   absl::Status RevokeAccessToken(const RevokeParams& params, absl::Time now);
   absl::Status RevokeRefreshToken(const RevokeParams& params, absl::Time now);
   absl::Status StoreAndApply(const storage::Revocation& revocation);
-  storage::Revocation FamilyRevocation(const storage::RefreshTokenRecord& record, absl::Time now,
-                                       std::string reason) const;
+  // How long a family's access tokens may outlive the family (see storage::FamilyRevocation).
+  absl::Duration AccessTokenMargin() const;
+
+  // Refresh in two halves around the one place that records the refresh metric.
+  struct Rotation {
+    storage::RotateResult result;               // what the store decided
+    jwt::SecretData child_token;                // the child's text (only its hash was sent)
+    std::vector<std::string> requested_scopes;  // deduplicated; empty: the family's
+  };
+  // Validates, then lets the store decide and write in one call. A malformed token is kNotFound
+  // without a store call. Errors: INVALID_ARGUMENT for a bad request, the store's failures.
+  absl::StatusOr<Rotation> Rotate(const RefreshParams& params, absl::Time now);
+  // The caller's answer to what the store decided: new tokens, or the error of the outcome.
+  absl::StatusOr<IssuedTokens> AnswerRefresh(const RefreshParams& params, const Rotation& rotation,
+                                             absl::Time now);
+  // Applies a reuse's family revocation locally at once, logs and reports it.
+  void HandleReuse(const storage::RefreshTokenRecord& parent,
+                   const std::string& presenter_client_id, absl::Time now);
   // Records a store failure in metrics and returns it unchanged.
   absl::Status StoreError(std::string_view operation, absl::Status status) const;
 

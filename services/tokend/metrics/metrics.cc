@@ -19,10 +19,6 @@ constexpr std::array<std::string_view, kGrpcCodeCount> kGrpcCodeNames = {
     "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
     "DataLoss", "Unauthenticated"};
 
-constexpr std::array<std::string_view, kRefreshOutcomeCount> kRefreshOutcomeNames = {
-    "rotated", "grace_retry",     "reuse_detected",  "not_found", "expired",
-    "revoked", "client_mismatch", "invalid_request", "error"};
-
 constexpr std::array<std::string_view, kRevokeKindCount> kRevokeKindNames = {
     "access_token", "token_id", "refresh_token", "subject"};
 
@@ -32,6 +28,32 @@ std::string S(std::string_view v) { return std::string(v); }
 
 std::string_view RpcMethodName(RpcMethod method) {
   return kRpcMethodNames[static_cast<size_t>(method)];
+}
+
+std::string_view RefreshOutcomeLabel(const absl::StatusOr<storage::RotateOutcome>& ended) {
+  if (!ended.ok()) {
+    return ended.status().code() == absl::StatusCode::kInvalidArgument ? "invalid_request"
+                                                                       : "error";
+  }
+  switch (*ended) {
+    case storage::RotateOutcome::kRotated:
+      return "rotated";
+    case storage::RotateOutcome::kGraceRetry:
+      return "grace_retry";
+    case storage::RotateOutcome::kReuseDetected:
+      return "reuse_detected";
+    case storage::RotateOutcome::kNotFound:
+      return "not_found";
+    case storage::RotateOutcome::kExpired:
+      return "expired";
+    case storage::RotateOutcome::kRevoked:
+      return "revoked";
+    case storage::RotateOutcome::kClientMismatch:
+      return "client_mismatch";
+    case storage::RotateOutcome::kScopeNotGranted:
+      return "invalid_request";  // as any other request that asks for more than it may
+  }
+  return "error";  // not a valid RotateOutcome
 }
 
 std::string_view GrpcCodeName(int code) {
@@ -147,8 +169,8 @@ Metrics::Metrics(prometheus::Registry& registry)
   for (size_t i = 0; i < kVerifyResultLabels.size(); ++i) {
     verify_[i] = &verify_results_total.Add({{"result", S(kVerifyResultLabels[i])}});
   }
-  for (size_t i = 0; i < kRefreshOutcomeCount; ++i) {
-    refresh_[i] = &refresh_total.Add({{"outcome", S(kRefreshOutcomeNames[i])}});
+  for (size_t i = 0; i < kRefreshOutcomeLabels.size(); ++i) {
+    refresh_[i] = &refresh_total.Add({{"outcome", S(kRefreshOutcomeLabels[i])}});
   }
   reuse_detected_ = &refresh_reuse_detected_total.Add({});
   for (size_t i = 0; i < kRevokeKindCount; ++i) {
@@ -183,9 +205,16 @@ void Metrics::RecordVerify(size_t result_index) {
   verify_[result_index]->Increment();
 }
 
-void Metrics::RecordRefresh(RefreshOutcome outcome) {
-  refresh_[static_cast<size_t>(outcome)]->Increment();
-  if (outcome == RefreshOutcome::kReuseDetected) reuse_detected_->Increment();
+void Metrics::RecordRefresh(const absl::StatusOr<storage::RotateOutcome>& ended) {
+  if (ended.ok() && *ended == storage::RotateOutcome::kReuseDetected) reuse_detected_->Increment();
+  const std::string_view label = RefreshOutcomeLabel(ended);
+  for (size_t i = 0; i < kRefreshOutcomeLabels.size(); ++i) {
+    if (kRefreshOutcomeLabels[i] == label) {
+      refresh_[i]->Increment();
+      return;
+    }
+  }
+  refresh_total.Add({{"outcome", S(label)}}).Increment();  // a label not listed: still counted
 }
 
 void Metrics::RecordRevocation(RevokeKind kind) {

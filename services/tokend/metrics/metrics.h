@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/counter.h"
@@ -13,6 +14,7 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "storage/refresh_token.h"
 
 namespace tokend::metrics {
 
@@ -43,19 +45,15 @@ inline constexpr std::array<std::string_view, 14> kVerifyResultLabels = {
     "not_yet_valid",  "wrong_issuer",  "wrong_audience", "insufficient_scope",
     "invalid_claims", "revoked"};
 
-// The outcome label of tokend_refresh_total.
-enum class RefreshOutcome {
-  kRotated,         // a live token was exchanged for a child
-  kGraceRetry,      // a retry within the grace window got the same child again
-  kReuseDetected,   // a spent token was presented again: its family is revoked
-  kNotFound,        // unknown or malformed token
-  kExpired,         // token or family past its lifetime
-  kRevoked,         // family already revoked
-  kClientMismatch,  // presented by another client: refused without spending
-  kInvalidRequest,  // e.g. scopes that are not a subset of the family's
-  kError,           // the store failed
-};
-inline constexpr size_t kRefreshOutcomeCount = 9;
+// The outcome label of tokend_refresh_total for how a refresh ended: what the store decided
+// (storage::RotateOutcome, the one enum of refresh outcomes; kScopeNotGranted is
+// "invalid_request"), or, for a refresh that ended before a decision, "invalid_request" when it
+// was refused as INVALID_ARGUMENT and "error" for any other failure. The one mapping.
+std::string_view RefreshOutcomeLabel(const absl::StatusOr<storage::RotateOutcome>& ended);
+// Every label RefreshOutcomeLabel returns; each series exists (at 0) from the start.
+inline constexpr std::array<std::string_view, 9> kRefreshOutcomeLabels = {
+    "rotated", "grace_retry",     "reuse_detected",  "not_found", "expired",
+    "revoked", "client_mismatch", "invalid_request", "error"};
 
 // The kind label of tokend_revocations_total: what the Revoke request named.
 enum class RevokeKind { kAccessToken, kTokenId, kRefreshToken, kSubject };
@@ -87,7 +85,8 @@ struct Metrics {
   void RecordIssued(TokenKind kind);
   // `result_index` indexes kVerifyResultLabels (core passes static_cast<size_t>(InvalidReason)).
   void RecordVerify(size_t result_index);
-  void RecordRefresh(RefreshOutcome outcome);
+  // Counts one refresh under RefreshOutcomeLabel(ended) (and a reuse in its own counter too).
+  void RecordRefresh(const absl::StatusOr<storage::RotateOutcome>& ended);
   void RecordRevocation(RevokeKind kind);
   // Rare; looks the label set up. `operation` names the TokenStore method ("RotateRefreshToken").
   void RecordStoreError(std::string_view operation, absl::StatusCode code);
@@ -135,7 +134,7 @@ struct Metrics {
   std::array<prometheus::Histogram*, kRpcMethodCount> handling_{};
   std::array<prometheus::Counter*, 2> issued_{};
   std::array<prometheus::Counter*, kVerifyResultLabels.size()> verify_{};
-  std::array<prometheus::Counter*, kRefreshOutcomeCount> refresh_{};
+  std::array<prometheus::Counter*, kRefreshOutcomeLabels.size()> refresh_{};
   prometheus::Counter* reuse_detected_ = nullptr;
   std::array<prometheus::Counter*, kRevokeKindCount> revocations_{};
   prometheus::Gauge* denylist_token_ids_ = nullptr;

@@ -2,6 +2,7 @@
 // lifetimes, client binding, store failures and concurrency, against a MemoryTokenStore.
 
 #include <atomic>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -251,6 +252,104 @@ TEST(RefreshTest, StoreUnavailablePassesThrough) {
   EXPECT_EQ(h.service->Refresh(Params(std::string(token->ExposeSecret()))).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(RefreshCount(h, "error"), 1.0);
+}
+
+// A MemoryTokenStore that counts the calls a refresh makes.
+class CountingTokenStore : public storage::MemoryTokenStore {
+ public:
+  absl::StatusOr<std::optional<storage::RefreshTokenRecord>> FindRefreshToken(
+      const std::string& token_hash) override {
+    ++finds;
+    return MemoryTokenStore::FindRefreshToken(token_hash);
+  }
+  absl::StatusOr<storage::RotateResult> RotateRefreshToken(
+      const storage::RotateRequest& request) override {
+    ++rotations;
+    return MemoryTokenStore::RotateRefreshToken(request);
+  }
+  absl::Status AddRevocation(const storage::Revocation& revocation) override {
+    ++revocations;
+    return MemoryTokenStore::AddRevocation(revocation);
+  }
+  int finds = 0;
+  int rotations = 0;
+  int revocations = 0;
+};
+
+TEST(RefreshTest, EveryRefreshIsOneStoreCall) {
+  CountingTokenStore counting;
+  ServiceHarness h(TestConfig(), &counting);
+  IssuedTokens first = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));
+  RefreshParams other_client = Params(first.refresh_token);
+  other_client.client_id = "client-b";
+  absl::StatusOr<IssuedTokens> second = h.service->Refresh(Params(first.refresh_token));
+  ASSERT_TRUE(second.ok());
+  h.clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(h.service->Refresh(Params(first.refresh_token)).ok());  // grace retry
+  EXPECT_FALSE(h.service->Refresh(other_client).ok());
+  EXPECT_FALSE(h.service->Refresh(Params(second->refresh_token, {"orders.admin"})).ok());
+  h.clock.Advance(absl::Minutes(1));
+  EXPECT_FALSE(h.service->Refresh(Params(first.refresh_token)).ok());  // reuse
+  EXPECT_EQ(counting.rotations, 5);
+  EXPECT_EQ(counting.finds, 0) << "no lookup before the rotation";
+  EXPECT_EQ(counting.revocations, 0) << "the store wrote the reuse revocation itself";
+}
+
+TEST(RefreshTest, ReuseRevocationOutlivesTheFamilysLastAccessToken) {
+  ServiceHarness h;
+  IssuedTokens first = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));
+  const absl::Time family_end = h.clock.Now() + absl::Hours(24 * 90);
+  ASSERT_TRUE(h.service->Refresh(Params(first.refresh_token)).ok());
+  h.clock.Advance(absl::Minutes(1));
+  ASSERT_FALSE(h.service->Refresh(Params(first.refresh_token)).ok());
+
+  // Durable (what every replica reloads) and local, with one expiry: the family's end plus
+  // access_ttl_max and the clock skew.
+  absl::StatusOr<std::vector<storage::Revocation>> live =
+      h.store.ListLiveRevocations(h.clock.Now());
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].expires_at, family_end + absl::Minutes(15) + absl::Seconds(30));
+  EXPECT_EQ((*live)[0].reason, "refresh token reuse detected");
+  h.SyncDenylist();  // a reload yields the same denylist as the local application did
+  EXPECT_EQ(h.VerifyReason(first.access_token), InvalidReason::kRevoked);
+}
+
+TEST(RefreshTest, AnotherClientCannotBurnTheFamilyWithASpentToken) {
+  ServiceHarness h;
+  IssuedTokens first = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));
+  absl::StatusOr<IssuedTokens> second = h.service->Refresh(Params(first.refresh_token));
+  ASSERT_TRUE(second.ok());
+  h.clock.Advance(absl::Minutes(1));
+  RefreshParams stolen = Params(first.refresh_token);
+  stolen.client_id = "client-b";
+  EXPECT_EQ(h.service->Refresh(stolen).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RefreshCount(h, "client_mismatch"), 1.0);
+  EXPECT_EQ(RefreshCount(h, "reuse_detected"), 0.0);
+  EXPECT_EQ(h.VerifyReason(second->access_token), InvalidReason::kNone);
+  EXPECT_TRUE(h.service->Refresh(Params(second->refresh_token)).ok()) << "the family lives";
+}
+
+TEST(RefreshTest, EachRefreshIsCountedOnceUnderItsOutcome) {
+  ServiceHarness h;
+  IssuedTokens issued = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));
+  RefreshParams other_client = Params(issued.refresh_token);
+  other_client.client_id = "client-b";
+  EXPECT_FALSE(h.service->Refresh(other_client).ok());
+  EXPECT_FALSE(h.service->Refresh(Params(issued.refresh_token, {"orders.admin"})).ok());
+  EXPECT_FALSE(h.service->Refresh(Params(issued.refresh_token, {""})).ok());
+  EXPECT_FALSE(h.service->Refresh(Params("rt1.nope")).ok());
+  EXPECT_TRUE(h.service->Refresh(Params(issued.refresh_token)).ok());
+  EXPECT_EQ(RefreshCount(h, "client_mismatch"), 1.0);
+  EXPECT_EQ(RefreshCount(h, "invalid_request"), 2.0);
+  EXPECT_EQ(RefreshCount(h, "not_found"), 1.0);
+  EXPECT_EQ(RefreshCount(h, "rotated"), 1.0);
+  double total = 0;
+  for (const char* outcome : {"rotated", "grace_retry", "reuse_detected", "not_found", "expired",
+                              "revoked", "client_mismatch", "invalid_request", "error"}) {
+    total += RefreshCount(h, outcome);
+  }
+  EXPECT_EQ(total, 5.0);
 }
 
 TEST(RefreshConcurrencyTest, WithZeroGraceExactlyOneConcurrentRefreshWins) {

@@ -16,17 +16,17 @@
 namespace tokend::grpc {
 namespace {
 
-// A MemoryTokenStore whose FindRefreshToken blocks while `hold` is set, so a test can keep a
+// A MemoryTokenStore whose RotateRefreshToken blocks while `hold` is set, so a test can keep a
 // database-bound call in flight.
 class HoldingTokenStore : public storage::MemoryTokenStore {
  public:
-  absl::StatusOr<std::optional<storage::RefreshTokenRecord>> FindRefreshToken(
-      const std::string& token_hash) override {
+  absl::StatusOr<storage::RotateResult> RotateRefreshToken(
+      const storage::RotateRequest& request) override {
     if (hold) {
       entered.Notify();
       release.WaitForNotification();
     }
-    return storage::MemoryTokenStore::FindRefreshToken(token_hash);
+    return storage::MemoryTokenStore::RotateRefreshToken(request);
   }
   bool hold = false;
   absl::Notification entered;

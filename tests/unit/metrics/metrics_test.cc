@@ -2,6 +2,8 @@
 
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -115,10 +117,44 @@ TEST(MetricsTest, StoreErrorsAndGauges) {
   EXPECT_EQ(MetricValue(registry, "tokend_denylist_propagation_seconds"), 1.0);
 }
 
+TEST(MetricsTest, RefreshOutcomeLabelsComeFromTheStoresDecisionOrTheFailure) {
+  using storage::RotateOutcome;
+  const std::pair<RotateOutcome, std::string_view> decided[] = {
+      {RotateOutcome::kRotated, "rotated"},
+      {RotateOutcome::kGraceRetry, "grace_retry"},
+      {RotateOutcome::kReuseDetected, "reuse_detected"},
+      {RotateOutcome::kNotFound, "not_found"},
+      {RotateOutcome::kExpired, "expired"},
+      {RotateOutcome::kRevoked, "revoked"},
+      {RotateOutcome::kClientMismatch, "client_mismatch"},
+      {RotateOutcome::kScopeNotGranted, "invalid_request"},
+  };
+  for (const auto& [outcome, label] : decided) EXPECT_EQ(RefreshOutcomeLabel(outcome), label);
+  EXPECT_EQ(RefreshOutcomeLabel(absl::InvalidArgumentError("bad scope")), "invalid_request");
+  EXPECT_EQ(RefreshOutcomeLabel(absl::UnavailableError("down")), "error");
+  EXPECT_EQ(RefreshOutcomeLabel(absl::InternalError("hmac")), "error");
+
+  // Every label is a series from the start, and each outcome counts under its own.
+  prometheus::Registry registry;
+  Metrics metrics(registry);
+  for (const std::string_view label : kRefreshOutcomeLabels) {
+    EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", std::string(label)}}), 0.0)
+        << label;
+  }
+  metrics.RecordRefresh(RotateOutcome::kClientMismatch);
+  metrics.RecordRefresh(RotateOutcome::kScopeNotGranted);
+  metrics.RecordRefresh(absl::InvalidArgumentError("bad scope"));
+  metrics.RecordRefresh(absl::UnavailableError("down"));
+  EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", "client_mismatch"}}), 1.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", "invalid_request"}}), 2.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", "error"}}), 1.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_refresh_reuse_detected_total"), 0.0);
+}
+
 TEST(MetricsTest, SerializesAsPrometheusText) {
   prometheus::Registry registry;
   Metrics metrics(registry);
-  metrics.RecordRefresh(RefreshOutcome::kReuseDetected);
+  metrics.RecordRefresh(storage::RotateOutcome::kReuseDetected);
   const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(text.find("tokend_refresh_total{outcome=\"reuse_detected\"} 1"), std::string::npos);
   EXPECT_NE(text.find("tokend_refresh_reuse_detected_total 1"), std::string::npos);
