@@ -8,6 +8,10 @@
 #define TOKEND_STATUS_CONCAT_INNER_(x, y) x##y
 #define TOKEND_STATUS_CONCAT_(x, y) TOKEND_STATUS_CONCAT_INNER_(x, y)
 
+// `lhs` may be a declaration ("auto x"), so it cannot be parenthesized; `statusor` is a name made
+// by the macro. Hence no bugprone-macro-parentheses in here.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+
 // Returns the status from the enclosing function when `expr` is not OK.
 #define TOKEND_RETURN_IF_ERROR(expr)                 \
   do {                                               \
@@ -23,3 +27,5 @@
   auto statusor = (rexpr);                                  \
   if (!statusor.ok()) return std::move(statusor).status();  \
   lhs = std::move(statusor).value()
+
+// NOLINTEND(bugprone-macro-parentheses)

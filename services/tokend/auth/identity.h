@@ -27,7 +27,7 @@ struct CallerIdentity {
   IdentitySource source = IdentitySource::kNone;
 
   bool anonymous() const { return source == IdentitySource::kNone; }
-  static CallerIdentity Anonymous() { return CallerIdentity(); }
+  static CallerIdentity Anonymous() { return {}; }
 };
 
 // The names of an X.509 certificate that can identify its holder.

@@ -229,7 +229,9 @@ absl::StatusOr<jwt::Algorithm> SigningAlgorithmFromFlags() {
 }  // namespace
 
 std::string EnvironmentVariableFor(absl::string_view flag_name) {
-  return absl::StrCat("TOKEND_", absl::AsciiStrToUpper(std::string(flag_name)));
+  std::string name(flag_name);
+  absl::AsciiStrToUpper(&name);
+  return absl::StrCat("TOKEND_", name);
 }
 
 bool IsTokendFlagFile(absl::string_view file) {

@@ -13,7 +13,7 @@ namespace tokend::server {
 absl::Status RunMigrate() {
   absl::StatusOr<StoreSpec> spec = StoreSpecFromFlags();
   if (!spec.ok() || spec->memory) {
-    const absl::Status usage = absl::InvalidArgumentError(
+    absl::Status usage = absl::InvalidArgumentError(
         "tokend migrate needs --store=postgresql://... (or postgresql:<key=value DSN>)");
     log::Error(std::string{usage.message()});
     return usage;
@@ -21,10 +21,10 @@ absl::Status RunMigrate() {
   log::Info(absl::StrCat("migrate: applying migrations to ", log::RedactDsn(spec->dsn)));
   if (absl::Status status = storage::MigrateSchema(spec->dsn); !status.ok()) {
     log::Error(absl::StrCat("migrate failed: ", status.ToString()));
-    return absl::Status(status.code() == absl::StatusCode::kInvalidArgument
-                            ? absl::StatusCode::kInternal
-                            : status.code(),
-                        status.message());
+    // Exit 1, not 2: the command was right, the database was not.
+    return {status.code() == absl::StatusCode::kInvalidArgument ? absl::StatusCode::kInternal
+                                                                : status.code(),
+            status.message()};
   }
   log::Info("migrate: schema is up to date");
   return absl::OkStatus();

@@ -51,7 +51,7 @@ std::string HostOf(const std::string& address) {
 // A store that cannot be opened: a schema mismatch says how to fix it.
 absl::Status StorageError(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kFailedPrecondition) {
-    return absl::Status(status.code(), absl::StrCat("cannot open the store: ", status.ToString()));
+    return {status.code(), absl::StrCat("cannot open the store: ", status.ToString())};
   }
   std::string message(status.message());
   if (message.find("tokend migrate") == std::string::npos) {
