@@ -7,7 +7,7 @@
 #include "storage/postgres/postgres_error.h"
 #include "storage/postgres/queries.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
@@ -123,4 +123,4 @@ PostgresPoolStats ConnectionPool::stats() const {
   return stats;
 }
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

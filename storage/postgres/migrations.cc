@@ -16,7 +16,7 @@
 
 namespace tokend::storage {
 
-using postgres_internal::kEmbeddedMigrations;
+using pg::kEmbeddedMigrations;
 
 int LatestSchemaVersion() {
   int latest = 0;
@@ -25,7 +25,6 @@ int LatestSchemaVersion() {
 }
 
 absl::Status MigrateSchema(const std::string& dsn) {
-  namespace pg = postgres_internal;
   PostgresOptions options;
   options.dsn = dsn;
   const char* step = "connect";

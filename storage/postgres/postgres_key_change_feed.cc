@@ -16,8 +16,6 @@
 
 namespace tokend::storage {
 
-namespace pg = postgres_internal;
-
 // One LISTENing connection. Destroyed (and re-created) on any connection failure.
 class PostgresKeyChangeFeed::Listener {
  public:

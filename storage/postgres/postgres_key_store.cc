@@ -22,8 +22,6 @@
 namespace tokend::storage {
 namespace {
 
-namespace pg = postgres_internal;
-
 // Serialization failures and deadlocks are retried this many times in all.
 constexpr int kMaxAttempts = 3;
 // Key operations are rare: a small pool is plenty and leaves connections to the token store.

@@ -12,7 +12,7 @@
 
 namespace tokend::storage {
 
-namespace postgres_internal {
+namespace pg {
 class ConnectionPool;
 }
 
@@ -46,13 +46,13 @@ class PostgresKeyStore : public KeyStore {
                           const std::string& to_kek_id) override;
 
  private:
-  explicit PostgresKeyStore(std::unique_ptr<postgres_internal::ConnectionPool> pool);
+  explicit PostgresKeyStore(std::unique_ptr<pg::ConnectionPool> pool);
 
   absl::Status RotateOnce(const KeyRotation& rotation);
   absl::StatusOr<KeyRemovalResult> RemoveKeyOnce(const KeyRemoval& removal);
   absl::Status RewrapOnce(const std::vector<KeyRewrap>& rewraps, const std::string& to_kek_id);
 
-  std::unique_ptr<postgres_internal::ConnectionPool> pool_;
+  std::unique_ptr<pg::ConnectionPool> pool_;
 };
 
 }  // namespace tokend::storage

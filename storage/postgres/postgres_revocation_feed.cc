@@ -18,8 +18,6 @@
 
 namespace tokend::storage {
 
-namespace pg = postgres_internal;
-
 // One LISTENing connection. Destroyed (and re-created) on any connection failure.
 class PostgresRevocationFeed::Listener {
  public:

@@ -23,8 +23,6 @@
 namespace tokend::storage {
 namespace {
 
-namespace pg = postgres_internal;
-
 // Serialization failures and deadlocks are retried this many times in all.
 constexpr int kMaxAttempts = 3;
 

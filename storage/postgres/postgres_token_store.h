@@ -15,7 +15,7 @@
 
 namespace tokend::storage {
 
-namespace postgres_internal {
+namespace pg {
 class ConnectionPool;
 }
 
@@ -57,12 +57,12 @@ class PostgresTokenStore : public TokenStore {
   PostgresPoolStats pool_stats() const;
 
  private:
-  explicit PostgresTokenStore(std::unique_ptr<postgres_internal::ConnectionPool> pool);
+  explicit PostgresTokenStore(std::unique_ptr<pg::ConnectionPool> pool);
 
   absl::StatusOr<RotateResult> RotateOnce(const RotateRequest& request);
   absl::Status AddRevocationOnce(const Revocation& revocation);
 
-  std::unique_ptr<postgres_internal::ConnectionPool> pool_;
+  std::unique_ptr<pg::ConnectionPool> pool_;
 };
 
 }  // namespace tokend::storage
