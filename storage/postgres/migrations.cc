@@ -8,6 +8,7 @@
 #include "pqxx/nontransaction"
 #include "pqxx/result"
 #include "pqxx/transaction"
+#include "storage/postgres/connection.h"
 #include "storage/postgres/connection_string.h"
 #include "storage/postgres/migrations_embedded.h"
 #include "storage/postgres/postgres_error.h"
@@ -29,11 +30,10 @@ absl::Status MigrateSchema(const std::string& dsn) {
   options.dsn = dsn;
   const char* step = "connect";
   try {
-    pqxx::connection connection(pg::ConnectionStringFor(options));
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    connection.inhibit_reactivation(true);  // a lost session would silently lose the lock
-#pragma GCC diagnostic pop
+    // Never reactivated silently: a lost session would silently lose the lock.
+    const std::unique_ptr<pqxx::connection> session =
+        pg::OpenConnection(pg::ConnectionStringFor(options));
+    pqxx::connection& connection = *session;
     std::set<int> applied;
     {
       step = pg::kMigrationLock.name;
