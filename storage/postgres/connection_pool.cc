@@ -3,11 +3,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "pqxx/nontransaction"
+#include "storage/postgres/connection.h"
 #include "storage/postgres/postgres_error.h"
 #include "storage/postgres/queries.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 ConnectionPool::Lease::Lease(Lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
@@ -75,20 +75,10 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
 
 absl::Status ConnectionPool::Open(int slot) {
   try {
-    auto connection = std::make_unique<pqxx::connection>(options_.connection_string);
-    // Why: libpqxx 6 would otherwise reconnect silently inside a later call, without our
-    // session settings and without a bound on the wait; the pool re-opens explicitly instead.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    connection->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
+    // Not reactivated by libpqxx: a broken connection is dropped and re-opened here instead.
+    std::unique_ptr<pqxx::connection> connection = OpenConnection(options_.connection_string);
     for (const Query& query : kPooledQueries) connection->prepare(query.name, query.sql);
-    {
-      pqxx::nontransaction tx(*connection);
-      tx.exec_params(kSetStatementTimeout.sql,
-                     absl::StrCat(absl::ToInt64Milliseconds(options_.statement_timeout)));
-      tx.commit();
-    }
+    SetStatementTimeout(*connection, options_.statement_timeout);
     slots_[static_cast<size_t>(slot)] = std::move(connection);
     ++open_;
     return absl::OkStatus();
@@ -123,4 +113,4 @@ PostgresPoolStats ConnectionPool::stats() const {
   return stats;
 }
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -13,7 +13,7 @@
 #include "pqxx/connection"
 #include "storage/postgres/pool_stats.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 // A fixed set of `size` PostgreSQL connections, each used by one thread at a time.
 // Guarantees: Acquire() waits at most acquire_timeout for a free slot (then UNAVAILABLE); a
@@ -77,4 +77,4 @@ class ConnectionPool {
   std::atomic<int64_t> acquire_timeouts_{0};
 };
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

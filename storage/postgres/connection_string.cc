@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 namespace {
 
 bool IsUri(std::string_view dsn) {
@@ -80,4 +80,4 @@ std::string WithDatabase(std::string_view dsn, std::string_view database) {
   return AppendConnectionParams(dsn, {{"dbname", std::string(database)}});
 }
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

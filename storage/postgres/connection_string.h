@@ -7,7 +7,7 @@
 
 #include "storage/postgres/postgres_options.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 // Connection strings for libpq, built from an operator's DSN. Pure string functions; they do
 // not validate the DSN (libpq does, when connecting). Thread-safe.
@@ -26,4 +26,4 @@ std::string ConnectionStringFor(const PostgresOptions& options);
 // `dsn` pointed at another database of the same server.
 std::string WithDatabase(std::string_view dsn, std::string_view database);
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -12,8 +12,6 @@
 namespace tokend::storage {
 namespace {
 
-namespace pg = postgres_internal;
-
 bool IsPlainIdentifier(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
   if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;

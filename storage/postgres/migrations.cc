@@ -8,6 +8,7 @@
 #include "pqxx/nontransaction"
 #include "pqxx/result"
 #include "pqxx/transaction"
+#include "storage/postgres/connection.h"
 #include "storage/postgres/connection_string.h"
 #include "storage/postgres/migrations_embedded.h"
 #include "storage/postgres/postgres_error.h"
@@ -16,7 +17,7 @@
 
 namespace tokend::storage {
 
-using postgres_internal::kEmbeddedMigrations;
+using pg::kEmbeddedMigrations;
 
 int LatestSchemaVersion() {
   int latest = 0;
@@ -25,16 +26,14 @@ int LatestSchemaVersion() {
 }
 
 absl::Status MigrateSchema(const std::string& dsn) {
-  namespace pg = postgres_internal;
   PostgresOptions options;
   options.dsn = dsn;
   const char* step = "connect";
   try {
-    pqxx::connection connection(pg::ConnectionStringFor(options));
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    connection.inhibit_reactivation(true);  // a lost session would silently lose the lock
-#pragma GCC diagnostic pop
+    // Never reactivated silently: a lost session would silently lose the lock.
+    const std::unique_ptr<pqxx::connection> session =
+        pg::OpenConnection(pg::ConnectionStringFor(options));
+    pqxx::connection& connection = *session;
     std::set<int> applied;
     {
       step = pg::kMigrationLock.name;

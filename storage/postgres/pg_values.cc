@@ -2,7 +2,7 @@
 
 #include <limits>
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 int64_t ToDbMicros(absl::Time time) {
   if (time == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
@@ -50,4 +50,4 @@ std::optional<Revocation::Kind> ParseRevocationKind(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "storage/revocation.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 // How tokend values are written to and read from PostgreSQL columns. Pure functions, no libpqxx.
 // Thread-safe.
@@ -27,4 +27,4 @@ std::string EncodeTextArray(const std::vector<std::string>& values);
 std::string_view RevocationKindName(Revocation::Kind kind);
 std::optional<Revocation::Kind> ParseRevocationKind(std::string_view name);
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

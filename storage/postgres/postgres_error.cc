@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "pqxx/except"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 namespace {
 
 constexpr size_t kMaxDetail = 160;
@@ -81,4 +81,4 @@ absl::Status StatusFromException(std::exception_ptr error, absl::string_view ope
   }
 }
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -5,7 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 // The one place libpqxx exceptions become absl::Status (CONVENTIONS §4). Call it from a catch
 // block with std::current_exception(); `operation` (a query or step name) prefixes the message.
@@ -22,4 +22,4 @@ namespace tokend::storage::postgres_internal {
 // never the password), with any "password=..." text masked anyway.
 absl::Status StatusFromException(std::exception_ptr error, absl::string_view operation);
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,9 +9,7 @@
 #include "pqxx/nontransaction"
 #include "pqxx/result"
 #include "pqxx/transaction"
-#include "storage/postgres/connection_pool.h"
-#include "storage/postgres/connection_string.h"
-#include "storage/postgres/migrations.h"
+#include "storage/postgres/database.h"
 #include "storage/postgres/pg_values.h"
 #include "storage/postgres/postgres_error.h"
 #include "storage/postgres/queries.h"
@@ -22,45 +19,8 @@
 namespace tokend::storage {
 namespace {
 
-namespace pg = postgres_internal;
-
-// Serialization failures and deadlocks are retried this many times in all.
-constexpr int kMaxAttempts = 3;
 // Key operations are rare: a small pool is plenty and leaves connections to the token store.
 constexpr int kMaxPoolSize = 2;
-
-// Runs `fn(connection)` on a pooled connection and maps any libpqxx exception (CONVENTIONS §4).
-// A transaction `fn` opened is rolled back by its destructor during unwinding or early return.
-template <typename Fn>
-auto WithConnection(pg::ConnectionPool& pool, absl::string_view operation, Fn&& fn)
-    -> std::invoke_result_t<Fn, pqxx::connection&> {
-  absl::StatusOr<pg::ConnectionPool::Lease> lease = pool.Acquire();
-  if (!lease.ok()) return lease.status();
-  try {
-    return fn(lease->connection());
-  } catch (...) {
-    return pg::StatusFromException(std::current_exception(), operation);
-  }
-}
-
-const absl::Status& StatusOf(const absl::Status& status) { return status; }
-template <typename T>
-const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
-  return status_or.status();
-}
-
-// Runs `once()` again while it fails with ABORTED (serialization failure, deadlock), at most
-// kMaxAttempts times in all. A compare-and-set that found a changed state is also ABORTED;
-// retrying it is harmless (it finds the same state again).
-template <typename Fn>
-auto Retrying(Fn&& once) -> std::invoke_result_t<Fn> {
-  std::invoke_result_t<Fn> result = once();
-  for (int attempt = 1;
-       attempt < kMaxAttempts && StatusOf(result).code() == absl::StatusCode::kAborted; ++attempt) {
-    result = once();
-  }
-  return result;
-}
 
 pqxx::binarystring Bytes(const std::string& bytes) { return pqxx::binarystring(bytes); }
 
@@ -97,85 +57,44 @@ void Notify(pqxx::transaction_base& tx, const std::string& what) {
   tx.exec_prepared(pg::kNotifyKeyChange.name, what);
 }
 
-absl::Status ValidateOptions(const PostgresOptions& options) {
-  if (options.dsn.empty()) return absl::InvalidArgumentError("postgres: empty DSN");
-  if (options.pool_size < 1) return absl::InvalidArgumentError("postgres: pool_size < 1");
-  if (options.statement_timeout <= absl::ZeroDuration() ||
-      options.acquire_timeout <= absl::ZeroDuration() ||
-      options.connect_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("postgres: timeouts must be positive");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
-PostgresKeyStore::PostgresKeyStore(std::unique_ptr<pg::ConnectionPool> pool)
-    : pool_(std::move(pool)) {}
+PostgresKeyStore::PostgresKeyStore(std::unique_ptr<pg::Database> db) : db_(std::move(db)) {}
 
 PostgresKeyStore::~PostgresKeyStore() = default;
 
 absl::StatusOr<std::unique_ptr<PostgresKeyStore>> PostgresKeyStore::Connect(
     const PostgresOptions& options) {
-  TOKEND_RETURN_IF_ERROR(ValidateOptions(options));
-  pg::ConnectionPool::Options pool_options;
-  pool_options.connection_string = pg::ConnectionStringFor(options);
-  pool_options.size = std::min(options.pool_size, kMaxPoolSize);
-  pool_options.acquire_timeout = options.acquire_timeout;
-  pool_options.statement_timeout = options.statement_timeout;
-  auto pool = std::make_unique<pg::ConnectionPool>(std::move(pool_options));
-  TOKEND_ASSIGN_OR_RETURN(
-      const int version,
-      WithConnection(*pool, pg::kSchemaVersion.name,
-                     [](pqxx::connection& connection) -> absl::StatusOr<int> {
-                       pqxx::nontransaction tx(connection);
-                       try {
-                         return tx.exec_prepared(pg::kSchemaVersion.name).at(0).at(0).as<int>();
-                       } catch (const pqxx::undefined_table&) {
-                         return 0;  // no schema_migrations: never migrated
-                       }
-                     }));
-  const int expected = LatestSchemaVersion();
-  if (version != expected) {
-    return absl::FailedPreconditionError(absl::StrCat("schema version ", version, ", expected ",
-                                                      expected, ": run `tokend migrate`"));
-  }
-  return std::unique_ptr<PostgresKeyStore>(new PostgresKeyStore(std::move(pool)));
+  PostgresOptions small = options;
+  small.pool_size = std::min(options.pool_size, kMaxPoolSize);
+  TOKEND_ASSIGN_OR_RETURN(std::unique_ptr<pg::Database> db, pg::Database::Connect(small));
+  return std::unique_ptr<PostgresKeyStore>(new PostgresKeyStore(std::move(db)));
 }
 
 absl::StatusOr<std::vector<SigningKeyRecord>> PostgresKeyStore::ListKeys() {
-  return WithConnection(
-      *pool_, pg::kListSigningKeys.name,
-      [&](pqxx::connection& connection) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
-        pqxx::nontransaction tx(connection);
-        const pqxx::result rows = tx.exec_prepared(pg::kListSigningKeys.name);
-        std::vector<SigningKeyRecord> keys;
-        keys.reserve(rows.size());
-        for (const auto& row : rows) keys.push_back(ReadKeyRecord(row));
-        return keys;
-      });
+  return db_->Run(pg::kListSigningKeys.name,
+                  [&](pqxx::nontransaction& tx) -> absl::StatusOr<std::vector<SigningKeyRecord>> {
+                    const pqxx::result rows = tx.exec_prepared(pg::kListSigningKeys.name);
+                    std::vector<SigningKeyRecord> keys;
+                    keys.reserve(rows.size());
+                    for (const auto& row : rows) keys.push_back(ReadKeyRecord(row));
+                    return keys;
+                  });
 }
 
 absl::Status PostgresKeyStore::InsertKey(const SigningKeyRecord& record) {
   TOKEND_RETURN_IF_ERROR(ValidateNewSigningKey(record));
-  return WithConnection(*pool_, pg::kInsertSigningKey.name,
-                        [&](pqxx::connection& connection) -> absl::Status {
-                          pqxx::work tx(connection);
-                          Insert(tx, record);
-                          Notify(tx, record.kid);
-                          tx.commit();
-                          return absl::OkStatus();
-                        });
+  return db_->RunInTransaction(pg::kInsertSigningKey.name, [&](pqxx::work& tx) -> absl::Status {
+    Insert(tx, record);
+    Notify(tx, record.kid);
+    tx.commit();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status PostgresKeyStore::Rotate(const KeyRotation& rotation) {
-  return Retrying([&] { return RotateOnce(rotation); });
-}
-
-absl::Status PostgresKeyStore::RotateOnce(const KeyRotation& rotation) {
-  absl::Status status = WithConnection(
-      *pool_, "rotate_signing_key", [&](pqxx::connection& connection) -> absl::Status {
-        pqxx::work tx(connection);
+  absl::Status status =
+      db_->RunInTransaction("rotate_signing_key", [&](pqxx::work& tx) -> absl::Status {
         if (rotation.retiring_kid.empty()) {
           if (!tx.exec_prepared(pg::kLockActiveKey.name).empty()) {
             return absl::AbortedError("rotate: the active key changed");
@@ -203,34 +122,28 @@ absl::Status PostgresKeyStore::RotateOnce(const KeyRotation& rotation) {
 }
 
 absl::Status PostgresKeyStore::RescheduleNext(const std::string& kid, absl::Time activates_at) {
-  return WithConnection(
-      *pool_, pg::kRescheduleNextKey.name, [&](pqxx::connection& connection) -> absl::Status {
-        pqxx::work tx(connection);
-        if (tx.exec_prepared(pg::kRescheduleNextKey.name, kid, pg::ToDbMicros(activates_at))
-                .affected_rows() != 1) {
-          return absl::AbortedError("reschedule: the key is no longer the next key");
-        }
-        Notify(tx, kid);
-        tx.commit();
-        return absl::OkStatus();
-      });
+  return db_->RunInTransaction(pg::kRescheduleNextKey.name, [&](pqxx::work& tx) -> absl::Status {
+    if (tx.exec_prepared(pg::kRescheduleNextKey.name, kid, pg::ToDbMicros(activates_at))
+            .affected_rows() != 1) {
+      return absl::AbortedError("reschedule: the key is no longer the next key");
+    }
+    Notify(tx, kid);
+    tx.commit();
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<std::string>> PostgresKeyStore::RemoveExpired(absl::Time now) {
-  return Retrying([&] {
-    return WithConnection(
-        *pool_, pg::kRemoveExpiredKeys.name,
-        [&](pqxx::connection& connection) -> absl::StatusOr<std::vector<std::string>> {
-          pqxx::work tx(connection);
-          const pqxx::result rows =
-              tx.exec_prepared(pg::kRemoveExpiredKeys.name, pg::ToDbMicros(now));
-          std::vector<std::string> removed;
-          for (const auto& row : rows) removed.push_back(row[0].as<std::string>());
-          if (!removed.empty()) Notify(tx, "*");
-          tx.commit();
-          return removed;
-        });
-  });
+  return db_->RunInTransaction(
+      pg::kRemoveExpiredKeys.name, [&](pqxx::work& tx) -> absl::StatusOr<std::vector<std::string>> {
+        const pqxx::result rows =
+            tx.exec_prepared(pg::kRemoveExpiredKeys.name, pg::ToDbMicros(now));
+        std::vector<std::string> removed;
+        for (const auto& row : rows) removed.push_back(row[0].as<std::string>());
+        if (!removed.empty()) Notify(tx, "*");
+        tx.commit();
+        return removed;
+      });
 }
 
 absl::StatusOr<KeyRemovalResult> PostgresKeyStore::RemoveKey(const KeyRemoval& removal) {
@@ -240,14 +153,8 @@ absl::StatusOr<KeyRemovalResult> PostgresKeyStore::RemoveKey(const KeyRemoval& r
   if (removal.replacement.has_value()) {
     TOKEND_RETURN_IF_ERROR(ValidateNewSigningKey(*removal.replacement));
   }
-  return Retrying([&] { return RemoveKeyOnce(removal); });
-}
-
-absl::StatusOr<KeyRemovalResult> PostgresKeyStore::RemoveKeyOnce(const KeyRemoval& removal) {
-  return WithConnection(
-      *pool_, "remove_signing_key",
-      [&](pqxx::connection& connection) -> absl::StatusOr<KeyRemovalResult> {
-        pqxx::work tx(connection);
+  return db_->RunInTransaction(
+      "remove_signing_key", [&](pqxx::work& tx) -> absl::StatusOr<KeyRemovalResult> {
         // Locks in the order rotations take them (active, then next): no lock-order deadlock.
         const pqxx::result target = tx.exec_prepared(pg::kLockSigningKey.name, removal.kid);
         if (target.empty()) return absl::NotFoundError("remove: no such signing key");
@@ -293,32 +200,23 @@ absl::Status PostgresKeyStore::RewrapKeys(const std::vector<KeyRewrap>& rewraps,
       return absl::InvalidArgumentError("rewrap: empty encrypted private key");
     }
   }
-  return Retrying([&] { return RewrapOnce(rewraps, to_kek_id); });
-}
-
-absl::Status PostgresKeyStore::RewrapOnce(const std::vector<KeyRewrap>& rewraps,
-                                          const std::string& to_kek_id) {
-  return WithConnection(
-      *pool_, "rewrap_signing_keys", [&](pqxx::connection& connection) -> absl::Status {
-        pqxx::work tx(connection);
-        tx.exec(pg::kLockSigningKeysTable.sql);
-        for (const KeyRewrap& rewrap : rewraps) {
-          if (tx.exec_prepared(pg::kRewrapSigningKey.name, rewrap.kid, rewrap.from_kek_id,
-                               Bytes(rewrap.encrypted_private_key), to_kek_id)
-                  .affected_rows() != 1) {
-            return absl::AbortedError("rewrap: a key changed since it was read");
-          }
-        }
-        if (tx.exec_prepared(pg::kCountKeysUnderOtherKek.name, to_kek_id)
-                .at(0)
-                .at(0)
-                .as<int64_t>() != 0) {
-          return absl::AbortedError("rewrap: a key under another KEK was not rewrapped");
-        }
-        if (!rewraps.empty()) Notify(tx, "*");
-        tx.commit();
-        return absl::OkStatus();
-      });
+  return db_->RunInTransaction("rewrap_signing_keys", [&](pqxx::work& tx) -> absl::Status {
+    tx.exec(pg::kLockSigningKeysTable.sql);
+    for (const KeyRewrap& rewrap : rewraps) {
+      if (tx.exec_prepared(pg::kRewrapSigningKey.name, rewrap.kid, rewrap.from_kek_id,
+                           Bytes(rewrap.encrypted_private_key), to_kek_id)
+              .affected_rows() != 1) {
+        return absl::AbortedError("rewrap: a key changed since it was read");
+      }
+    }
+    if (tx.exec_prepared(pg::kCountKeysUnderOtherKek.name, to_kek_id).at(0).at(0).as<int64_t>() !=
+        0) {
+      return absl::AbortedError("rewrap: a key under another KEK was not rewrapped");
+    }
+    if (!rewraps.empty()) Notify(tx, "*");
+    tx.commit();
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace tokend::storage

@@ -12,18 +12,19 @@
 
 namespace tokend::storage {
 
-namespace postgres_internal {
-class ConnectionPool;
+namespace pg {
+class Database;
 }
 
-// KeyStore on PostgreSQL (table signing_keys, migration V0002) through its own small pool of
-// libpqxx connections (at most 2: key operations are rare). Guarantees: the partial unique index
-// signing_keys_one_active_one_next makes a second active or next key impossible; Rotate,
-// RemoveKey and RewrapKeys each run in one transaction whose UPDATEs match only the states the
-// caller expects, so concurrent replicas serialize on the row locks and exactly one succeeds;
-// RewrapKeys also locks the table against concurrent writers; every committed change sends
-// NOTIFY tokend_keys from inside its transaction (delivered only on commit). Serialization
-// failures and deadlocks are retried twice, then ABORTED. Every call is bounded like
+// KeyStore on PostgreSQL (table signing_keys, migration V0002) through its own pg::Database
+// (database.h) with a small pool (at most 2 connections: key operations are rare). Guarantees: the
+// partial unique index signing_keys_one_active_one_next makes a second active or next key
+// impossible; Rotate, RemoveKey and RewrapKeys each run in one transaction whose UPDATEs match only
+// the states the caller expects, so concurrent replicas serialize on the row locks and exactly one
+// succeeds; RewrapKeys also locks the table against concurrent writers; every committed change
+// sends NOTIFY tokend_keys from inside its transaction (delivered only on commit). Every writing
+// transaction is retried twice on a serialization failure, a deadlock or a compare-and-set that
+// found a changed state, then ABORTED. Every call is bounded like
 // PostgresTokenStore's. Error messages carry SQLSTATEs and fixed phrases, never key material.
 // Does not migrate; Connect() refuses a schema of another version. Thread-safe.
 class PostgresKeyStore : public KeyStore {
@@ -46,13 +47,9 @@ class PostgresKeyStore : public KeyStore {
                           const std::string& to_kek_id) override;
 
  private:
-  explicit PostgresKeyStore(std::unique_ptr<postgres_internal::ConnectionPool> pool);
+  explicit PostgresKeyStore(std::unique_ptr<pg::Database> db);
 
-  absl::Status RotateOnce(const KeyRotation& rotation);
-  absl::StatusOr<KeyRemovalResult> RemoveKeyOnce(const KeyRemoval& removal);
-  absl::Status RewrapOnce(const std::vector<KeyRewrap>& rewraps, const std::string& to_kek_id);
-
-  std::unique_ptr<postgres_internal::ConnectionPool> pool_;
+  std::unique_ptr<pg::Database> db_;
 };
 
 }  // namespace tokend::storage

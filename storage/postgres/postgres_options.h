@@ -6,7 +6,7 @@
 
 namespace tokend::storage {
 
-// How PostgresTokenStore (and PostgresRevocationFeed) reach the database. Every connection
+// How the PostgreSQL stores and feeds reach the database. Every connection
 // gets connect_timeout and statement_timeout, so no call can hang on an unreachable database.
 struct PostgresOptions {
   std::string dsn;  // libpq "key=value ..." or "postgresql://..." URI; may hold a password

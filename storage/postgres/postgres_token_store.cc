@@ -1,7 +1,6 @@
 #include "storage/postgres/postgres_token_store.h"
 
 #include <stdexcept>
-#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,9 +8,7 @@
 #include "pqxx/nontransaction"
 #include "pqxx/result"
 #include "pqxx/transaction"
-#include "storage/postgres/connection_pool.h"
-#include "storage/postgres/connection_string.h"
-#include "storage/postgres/migrations.h"
+#include "storage/postgres/database.h"
 #include "storage/postgres/pg_values.h"
 #include "storage/postgres/postgres_error.h"
 #include "storage/postgres/queries.h"
@@ -22,26 +19,6 @@
 
 namespace tokend::storage {
 namespace {
-
-namespace pg = postgres_internal;
-
-// Serialization failures and deadlocks are retried this many times in all.
-constexpr int kMaxAttempts = 3;
-
-// Runs `fn(connection)` on a pooled connection and maps any libpqxx exception (CONVENTIONS §4).
-// `fn` returns absl::Status or absl::StatusOr<T>. A transaction `fn` opened is rolled back by
-// its destructor during unwinding, before the connection goes back to the pool.
-template <typename Fn>
-auto WithConnection(pg::ConnectionPool& pool, absl::string_view operation, Fn&& fn)
-    -> std::invoke_result_t<Fn, pqxx::connection&> {
-  absl::StatusOr<pg::ConnectionPool::Lease> lease = pool.Acquire();
-  if (!lease.ok()) return lease.status();
-  try {
-    return fn(lease->connection());
-  } catch (...) {
-    return pg::StatusFromException(std::current_exception(), operation);
-  }
-}
 
 pqxx::binarystring Bytes(const std::string& bytes) { return pqxx::binarystring(bytes); }
 
@@ -150,72 +127,34 @@ absl::Status CheckPayloadSize(Revocation::Kind kind, const std::string& key) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateOptions(const PostgresOptions& options) {
-  if (options.dsn.empty()) return absl::InvalidArgumentError("postgres: empty DSN");
-  if (options.pool_size < 1) return absl::InvalidArgumentError("postgres: pool_size < 1");
-  if (options.statement_timeout <= absl::ZeroDuration() ||
-      options.acquire_timeout <= absl::ZeroDuration() ||
-      options.connect_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("postgres: timeouts must be positive");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
-PostgresTokenStore::PostgresTokenStore(std::unique_ptr<pg::ConnectionPool> pool)
-    : pool_(std::move(pool)) {}
+PostgresTokenStore::PostgresTokenStore(std::unique_ptr<pg::Database> db) : db_(std::move(db)) {}
 
 PostgresTokenStore::~PostgresTokenStore() = default;
 
 absl::StatusOr<std::unique_ptr<PostgresTokenStore>> PostgresTokenStore::Connect(
     const PostgresOptions& options) {
-  TOKEND_RETURN_IF_ERROR(ValidateOptions(options));
-  pg::ConnectionPool::Options pool_options;
-  pool_options.connection_string = pg::ConnectionStringFor(options);
-  pool_options.size = options.pool_size;
-  pool_options.acquire_timeout = options.acquire_timeout;
-  pool_options.statement_timeout = options.statement_timeout;
-  auto pool = std::make_unique<pg::ConnectionPool>(std::move(pool_options));
-
-  TOKEND_ASSIGN_OR_RETURN(
-      const int version,
-      WithConnection(*pool, pg::kSchemaVersion.name,
-                     [](pqxx::connection& connection) -> absl::StatusOr<int> {
-                       pqxx::nontransaction tx(connection);
-                       try {
-                         return tx.exec_prepared(pg::kSchemaVersion.name).at(0).at(0).as<int>();
-                       } catch (const pqxx::undefined_table&) {
-                         return 0;  // no schema_migrations: never migrated
-                       }
-                     }));
-  const int expected = LatestSchemaVersion();
-  if (version != expected) {
-    return absl::FailedPreconditionError(absl::StrCat("schema version ", version, ", expected ",
-                                                      expected, ": run `tokend migrate`"));
-  }
-  return std::unique_ptr<PostgresTokenStore>(new PostgresTokenStore(std::move(pool)));
+  TOKEND_ASSIGN_OR_RETURN(std::unique_ptr<pg::Database> db, pg::Database::Connect(options));
+  return std::unique_ptr<PostgresTokenStore>(new PostgresTokenStore(std::move(db)));
 }
 
 absl::Status PostgresTokenStore::InsertRefreshToken(const RefreshTokenRecord& record) {
   TOKEND_RETURN_IF_ERROR(ValidateNewRefreshToken(record));
   TOKEND_RETURN_IF_ERROR(CheckPayloadSize(Revocation::Kind::kFamily, record.family_id));
-  return WithConnection(*pool_, pg::kInsertRefreshToken.name,
-                        [&](pqxx::connection& connection) -> absl::Status {
-                          pqxx::work tx(connection);
-                          InsertFamily(tx, record);
-                          InsertToken(tx, record);
-                          tx.commit();
-                          return absl::OkStatus();
-                        });
+  return db_->RunInTransaction(pg::kInsertRefreshToken.name, [&](pqxx::work& tx) -> absl::Status {
+    InsertFamily(tx, record);
+    InsertToken(tx, record);
+    tx.commit();
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::optional<RefreshTokenRecord>> PostgresTokenStore::FindRefreshToken(
     const std::string& token_hash) {
-  return WithConnection(
-      *pool_, pg::kFindRefreshToken.name,
-      [&](pqxx::connection& connection) -> absl::StatusOr<std::optional<RefreshTokenRecord>> {
-        pqxx::nontransaction tx(connection);
+  return db_->Run(
+      pg::kFindRefreshToken.name,
+      [&](pqxx::nontransaction& tx) -> absl::StatusOr<std::optional<RefreshTokenRecord>> {
         const pqxx::result rows = tx.exec_prepared(pg::kFindRefreshToken.name, Bytes(token_hash));
         if (rows.empty()) return std::optional<RefreshTokenRecord>();
         return std::optional<RefreshTokenRecord>(ReadRecord(rows[0]));
@@ -224,19 +163,8 @@ absl::StatusOr<std::optional<RefreshTokenRecord>> PostgresTokenStore::FindRefres
 
 absl::StatusOr<RotateResult> PostgresTokenStore::RotateRefreshToken(const RotateRequest& request) {
   TOKEND_RETURN_IF_ERROR(ValidateRotateRequest(request));
-  absl::StatusOr<RotateResult> result;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    result = RotateOnce(request);
-    if (result.status().code() != absl::StatusCode::kAborted) break;
-  }
-  return result;
-}
-
-absl::StatusOr<RotateResult> PostgresTokenStore::RotateOnce(const RotateRequest& request) {
-  return WithConnection(
-      *pool_, "rotate_refresh_token",
-      [&](pqxx::connection& connection) -> absl::StatusOr<RotateResult> {
-        pqxx::work tx(connection);
+  return db_->RunInTransaction(
+      "rotate_refresh_token", [&](pqxx::work& tx) -> absl::StatusOr<RotateResult> {
         const pqxx::result rows =
             tx.exec_prepared(pg::kLockParentForRotation.name, Bytes(request.parent_hash));
         if (rows.empty()) {
@@ -280,63 +208,46 @@ absl::StatusOr<RotateResult> PostgresTokenStore::RotateOnce(const RotateRequest&
 absl::Status PostgresTokenStore::AddRevocation(const Revocation& revocation) {
   TOKEND_RETURN_IF_ERROR(ValidateRevocation(revocation));
   TOKEND_RETURN_IF_ERROR(CheckPayloadSize(revocation.kind, revocation.key));
-  absl::Status status;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    status = AddRevocationOnce(revocation);
-    if (status.code() != absl::StatusCode::kAborted) break;
-  }
-  return status;
-}
-
-absl::Status PostgresTokenStore::AddRevocationOnce(const Revocation& revocation) {
-  return WithConnection(*pool_, pg::kUpsertRevocation.name,
-                        [&](pqxx::connection& connection) -> absl::Status {
-                          pqxx::work tx(connection);
-                          RecordRevocation(tx, revocation);
-                          tx.commit();
-                          return absl::OkStatus();
-                        });
+  return db_->RunInTransaction(pg::kUpsertRevocation.name, [&](pqxx::work& tx) -> absl::Status {
+    RecordRevocation(tx, revocation);
+    tx.commit();
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<Revocation>> PostgresTokenStore::ListLiveRevocations(absl::Time now) {
-  return WithConnection(
-      *pool_, pg::kListLiveRevocations.name,
-      [&](pqxx::connection& connection) -> absl::StatusOr<std::vector<Revocation>> {
-        pqxx::nontransaction tx(connection);
-        const pqxx::result rows =
-            tx.exec_prepared(pg::kListLiveRevocations.name, pg::ToDbMicros(now));
-        std::vector<Revocation> live;
-        live.reserve(rows.size());
-        for (const auto& row : rows) live.push_back(ReadRevocation(row));
-        return live;
-      });
+  return db_->Run(pg::kListLiveRevocations.name,
+                  [&](pqxx::nontransaction& tx) -> absl::StatusOr<std::vector<Revocation>> {
+                    const pqxx::result rows =
+                        tx.exec_prepared(pg::kListLiveRevocations.name, pg::ToDbMicros(now));
+                    std::vector<Revocation> live;
+                    live.reserve(rows.size());
+                    for (const auto& row : rows) live.push_back(ReadRevocation(row));
+                    return live;
+                  });
 }
 
 absl::StatusOr<int64_t> PostgresTokenStore::PruneExpired(absl::Time now, int batch) {
   if (batch <= 0) return absl::InvalidArgumentError("batch must be positive");
-  return WithConnection(
-      *pool_, "prune_expired", [&](pqxx::connection& connection) -> absl::StatusOr<int64_t> {
-        // Autocommit: each batch holds its locks only for its own statement.
-        pqxx::nontransaction tx(connection);
-        const int64_t micros = pg::ToDbMicros(now);
-        int64_t deleted = 0;
-        for (const pg::Query& query :
-             {pg::kPruneRevocations, pg::kPruneRefreshTokens, pg::kPruneFamilies}) {
-          deleted +=
-              static_cast<int64_t>(tx.exec_prepared(query.name, micros, batch).affected_rows());
-        }
-        return deleted;
-      });
+  // Autocommit: each batch holds its locks only for its own statement.
+  return db_->Run("prune_expired", [&](pqxx::nontransaction& tx) -> absl::StatusOr<int64_t> {
+    const int64_t micros = pg::ToDbMicros(now);
+    int64_t deleted = 0;
+    for (const pg::Query& query :
+         {pg::kPruneRevocations, pg::kPruneRefreshTokens, pg::kPruneFamilies}) {
+      deleted += static_cast<int64_t>(tx.exec_prepared(query.name, micros, batch).affected_rows());
+    }
+    return deleted;
+  });
 }
 
 absl::Status PostgresTokenStore::Ping() {
-  return WithConnection(*pool_, pg::kPing.name, [](pqxx::connection& connection) -> absl::Status {
-    pqxx::nontransaction tx(connection);
+  return db_->Run(pg::kPing.name, [](pqxx::nontransaction& tx) -> absl::Status {
     tx.exec_prepared(pg::kPing.name);
     return absl::OkStatus();
   });
 }
 
-PostgresPoolStats PostgresTokenStore::pool_stats() const { return pool_->stats(); }
+PostgresPoolStats PostgresTokenStore::pool_stats() const { return db_->pool_stats(); }
 
 }  // namespace tokend::storage

@@ -15,20 +15,21 @@
 
 namespace tokend::storage {
 
-namespace postgres_internal {
-class ConnectionPool;
+namespace pg {
+class Database;
 }
 
-// TokenStore on PostgreSQL through a fixed pool of libpqxx connections (connection_pool.h).
+// TokenStore on PostgreSQL through a pg::Database (database.h: a fixed pool of libpqxx
+// connections, the error mapping, the bounds and the transaction retry).
 // Guarantees: every call is bounded (acquire_timeout + connect_timeout + statement_timeout per
 // statement) and ends in UNAVAILABLE rather than hanging when the database is unreachable; the
 // store recovers by itself once it is back. RotateRefreshToken runs in one transaction that
 // locks the parent and its family (SELECT ... FOR UPDATE), so concurrent rotations serialize
-// across replicas, and retries serialization failures / deadlocks twice before ABORTED;
-// AddRevocation and reuse detection NOTIFY tokend_revocations in the revoking transaction, so
-// listeners hear only committed revocations. Outcomes follow DecideRotation
-// (storage/rotation_decision.h), as in MemoryTokenStore. Reads no clock. Times are stored with
-// microsecond precision. Error messages carry SQLSTATEs, never token data or the DSN.
+// across replicas; every writing transaction is retried twice on a serialization failure or
+// deadlock before ABORTED; AddRevocation and reuse detection NOTIFY tokend_revocations in the
+// revoking transaction, so listeners hear only committed revocations. Outcomes follow
+// DecideRotation (storage/rotation_decision.h), as in MemoryTokenStore. Reads no clock. Times are
+// stored with microsecond precision. Error messages carry SQLSTATEs, never token data or the DSN.
 // Does not migrate the schema (see migrations.h); Connect() refuses a schema of another
 // version. Thread-safe.
 class PostgresTokenStore : public TokenStore {
@@ -57,12 +58,9 @@ class PostgresTokenStore : public TokenStore {
   PostgresPoolStats pool_stats() const;
 
  private:
-  explicit PostgresTokenStore(std::unique_ptr<postgres_internal::ConnectionPool> pool);
+  explicit PostgresTokenStore(std::unique_ptr<pg::Database> db);
 
-  absl::StatusOr<RotateResult> RotateOnce(const RotateRequest& request);
-  absl::Status AddRevocationOnce(const Revocation& revocation);
-
-  std::unique_ptr<postgres_internal::ConnectionPool> pool_;
+  std::unique_ptr<pg::Database> db_;
 };
 
 }  // namespace tokend::storage

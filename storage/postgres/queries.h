@@ -13,7 +13,7 @@
 // LISTEN issued by libpqxx for the feed's channel, and CREATE/DROP DATABASE in
 // database_admin.cc, whose identifier cannot be a parameter (it is validated and quoted there).
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 struct Query {
   const char* name;
@@ -270,4 +270,4 @@ inline constexpr Query kAppliedVersions{"applied_versions",
 inline constexpr Query kRecordMigration{
     "record_migration", "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"};
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

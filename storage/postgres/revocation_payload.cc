@@ -6,7 +6,7 @@
 #include "storage/postgres/pg_values.h"
 #include "storage/validation.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 namespace {
 
 constexpr const char* kMembers[] = {"kind", "key", "not_before", "expires_at", "revoked_at"};
@@ -62,4 +62,4 @@ std::optional<Revocation> DecodeRevocationPayload(std::string_view payload) {
   return revocation;
 }
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -7,7 +7,7 @@
 
 #include "storage/revocation.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 
 // The NOTIFY payload on channel tokend_revocations: one JSON object with exactly
 //   {"kind": "token_id"|"family"|"subject", "key": "<text>",
@@ -25,4 +25,4 @@ std::string EncodeRevocationPayload(const Revocation& revocation);
 // right types, a known kind and a non-empty key that is storable text.
 std::optional<Revocation> DecodeRevocationPayload(std::string_view payload);
 
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

@@ -184,7 +184,6 @@ TEST(PostgresOutageTest, StaleConnectionsAreReplacedBeforeUseAfterARestart) {
   ASSERT_TRUE(server.ok()) << server.status();
   PostgresOptions options;
   options.dsn = (*server)->dsn();
-  namespace pg = postgres_internal;
   pg::ConnectionPool::Options pool_options;
   pool_options.connection_string = pg::ConnectionStringFor(options);
   pool_options.size = 3;

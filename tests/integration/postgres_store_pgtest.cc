@@ -71,7 +71,6 @@ TEST_F(PostgresStoreTest, DuplicateErrorCarriesNoTokenData) {
 }
 
 TEST_F(PostgresStoreTest, PoolWaitsAtMostTheAcquireTimeout) {
-  namespace pg = postgres_internal;
   pg::ConnectionPool::Options options;
   options.connection_string = pg::ConnectionStringFor(options_);
   options.size = 1;

@@ -44,7 +44,7 @@ absl::StatusOr<Storage> OpenPostgres(const storage::PostgresOptions& options, bo
   out.pool_stats = [postgres] { return postgres->pool_stats(); };
   storage::PostgresFeedOptions feed_options;
   feed_options.log_warning = [](std::string_view message) {
-    log::Warning(absl::StrCat("revocation feed: ", std::string(message)));
+    log::Warning(std::string(message));  // already names the feed
   };
   out.revocation_feed = std::make_unique<storage::PostgresRevocationFeed>(options, feed_options);
   out.token_store = *std::move(store);

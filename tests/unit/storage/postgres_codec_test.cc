@@ -12,7 +12,7 @@
 #include "storage/postgres/pg_values.h"
 #include "storage/postgres/revocation_payload.h"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 namespace {
 
 using ::testing::HasSubstr;
@@ -139,4 +139,4 @@ TEST(EmbeddedMigrationsTest, AreNumberedOneByOneFromOne) {
 }
 
 }  // namespace
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg

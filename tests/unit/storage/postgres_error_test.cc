@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "pqxx/except"
 
-namespace tokend::storage::postgres_internal {
+namespace tokend::storage::pg {
 namespace {
 
 using ::testing::HasSubstr;
@@ -76,4 +76,4 @@ TEST(PostgresErrorTest, ConnectionMessagesKeepOneLineAndMaskPasswords) {
 }
 
 }  // namespace
-}  // namespace tokend::storage::postgres_internal
+}  // namespace tokend::storage::pg
