@@ -223,14 +223,23 @@ int HttpServer::ServeMetrics(mg_connection* conn, bool head) const {
 
 int HttpServer::ServeReadyz(mg_connection* conn, bool head) const {
   Readiness::Result result = sources_.readiness->Current();
-  if (result.ready) return Respond(conn, 200, "text/plain", "ready\n", head);
-  std::string body = R"({"ready":false,"not_ready":{)";
-  for (size_t i = 0; i < result.failing.size(); ++i) {
-    if (i > 0) body += ",";
-    body += JsonString(result.failing[i].first) + ":" + JsonString(result.failing[i].second);
+  if (result.ready && result.degraded.empty()) {
+    return Respond(conn, 200, "text/plain", "ready\n", head);
   }
-  body += "}}\n";
-  return Respond(conn, 503, "application/json", body, head, {{"Cache-Control", "no-store"}});
+  auto object = [](const std::vector<std::pair<std::string, std::string>>& entries) {
+    std::string out = "{";
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (i > 0) out += ",";
+      out += JsonString(entries[i].first) + ":" + JsonString(entries[i].second);
+    }
+    return out + "}";
+  };
+  std::string body = result.ready ? R"({"ready":true)" : R"({"ready":false,"not_ready":)";
+  if (!result.ready) body += object(result.failing);
+  if (!result.degraded.empty()) body += R"(,"degraded":)" + object(result.degraded);
+  body += "}\n";
+  return Respond(conn, result.ready ? 200 : 503, "application/json", body, head,
+                 {{"Cache-Control", "no-store"}});
 }
 
 int HttpServer::ServeJwks(mg_connection* conn, bool head) {
