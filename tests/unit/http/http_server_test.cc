@@ -165,6 +165,18 @@ TEST_F(HttpServerTest, DiscoveryNeverEchoesAHostileHostHeader) {
   EXPECT_THAT(discovery->body, ::testing::Not(HasSubstr("evil")));
 }
 
+TEST_F(HttpServerTest, DiscoveryIsBuiltFromConfigurationNotFromTheHostHeader) {
+  Start();
+  // A well-formed but foreign Host: a shared cache keyed without Host must not learn it.
+  auto discovery =
+      HttpGet(server_->port(), "/.well-known/openid-configuration", {"Host: attacker.example:443"});
+  ASSERT_TRUE(discovery.ok());
+  EXPECT_THAT(discovery->body, ::testing::Not(HasSubstr("attacker")));
+  EXPECT_THAT(discovery->body,
+              HasSubstr("\"jwks_uri\":\"http://127.0.0.1:" + std::to_string(server_->port()) +
+                        "/.well-known/jwks.json\""));
+}
+
 TEST(HttpServerStartTest, RefusesAnAddressInUseAndMissingSources) {
   prometheus::Registry registry;
   Readiness readiness({});
