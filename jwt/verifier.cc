@@ -66,12 +66,23 @@ struct Header {
   const rapidjson::Value* typ = nullptr;
 };
 
+// Which header members a token may carry.
+enum class HeaderMembers {
+  // Exactly what tokend's signer writes: alg, kid, typ. RFC 8725 §2.8/§3.1: a member the
+  // verifier does not act on (b64, cty, zip, x5t, ...) changes how some library would read the
+  // token, so tokend, which verifies only tokens it signed, refuses them all.
+  kOnlyTokends,
+  // Any member except crit and embedded keys: the JWS-level entry point (RFC 7515 vectors).
+  kAnyButKeysAndCrit,
+};
+
 // Parses the header and applies the checks shared by both verification entry points:
 // strict JSON object (MALFORMED), "alg" a string naming an algorithm in `allowed` (MALFORMED /
-// ALGORITHM_NOT_ALLOWED), no "crit" and no embedded or referenced key (MALFORMED).
+// ALGORITHM_NOT_ALLOWED), no "crit", no embedded or referenced key, and with kOnlyTokends no
+// member but alg, kid and typ (MALFORMED).
 template <typename AllowedFn>
 absl::Status CheckHeader(internal::StrictJsonDocument& document, std::string_view header_json,
-                         AllowedFn allowed, Header& out) {
+                         AllowedFn allowed, HeaderMembers members, Header& out) {
   const JsonLimits limits{.max_bytes = header_json.size(), .max_depth = kMaxJsonDepth};
   if (!document.Parse(header_json, limits).ok() || !document.root().IsObject()) {
     return Fail(VerifyError::kMalformed, "header is not a strict JSON object");
@@ -79,6 +90,7 @@ absl::Status CheckHeader(internal::StrictJsonDocument& document, std::string_vie
   const rapidjson::Value* alg = nullptr;
   bool crit = false;
   bool embedded_key = false;
+  bool other_member = false;
   for (const auto& member : document.root().GetObject()) {
     const std::string_view name = StringOf(member.name);
     if (name == "alg") {
@@ -91,6 +103,8 @@ absl::Status CheckHeader(internal::StrictJsonDocument& document, std::string_vie
       crit = true;
     } else if (name == "jku" || name == "x5u" || name == "jwk" || name == "x5c") {
       embedded_key = true;
+    } else {
+      other_member = true;
     }
   }
   if (alg == nullptr || !alg->IsString()) return Fail(VerifyError::kMalformed, "missing alg");
@@ -104,6 +118,9 @@ absl::Status CheckHeader(internal::StrictJsonDocument& document, std::string_vie
   // Keys come only from our KeySet; a token naming its own key (or where to fetch it) is an
   // attack, even though those members would be ignored.
   if (embedded_key) return Fail(VerifyError::kMalformed, "embedded key reference not allowed");
+  if (other_member && members == HeaderMembers::kOnlyTokends) {
+    return Fail(VerifyError::kMalformed, "header member other than alg, kid, typ");
+  }
   return absl::OkStatus();
 }
 
@@ -256,7 +273,7 @@ absl::StatusOr<VerifiedJwt> JwtVerifier::VerifyAndDecode(std::string_view token,
   Header header;
   status = CheckHeader(
       header_doc, parts.header, [this](Algorithm alg) { return algorithms_.contains(alg); },
-      header);
+      HeaderMembers::kOnlyTokends, header);
   if (!status.ok()) return status;
 
   if (header.kid == nullptr) return Fail(VerifyError::kUnknownKey, "missing kid");
@@ -369,7 +386,8 @@ absl::StatusOr<std::string> VerifyCompactJws(std::string_view jws, const Verific
   internal::StrictJsonDocument header_doc;
   Header header;
   status = CheckHeader(
-      header_doc, parts.header, [&key](Algorithm alg) { return alg == key.algorithm(); }, header);
+      header_doc, parts.header, [&key](Algorithm alg) { return alg == key.algorithm(); },
+      HeaderMembers::kAnyButKeysAndCrit, header);
   if (!status.ok()) return status;
   if (!key.VerifySignature(parts.signing_input, parts.signature)) {
     return Fail(VerifyError::kBadSignature, "signature verification failed");

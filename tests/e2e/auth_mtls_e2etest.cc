@@ -430,7 +430,7 @@ TEST_F(AuthMtlsTest, ARefreshTokenWorksOnlyForTheIdentityThatObtainedIt) {
   EXPECT_THAT(audit, Not(HasSubstr(refreshed.refresh_token())));
 }
 
-TEST_F(AuthMtlsTest, RevokeOwnAndAnyAndTheHolderOfARefreshToken) {
+TEST_F(AuthMtlsTest, RevokeOwnAndAnyAndOnlyTheOwnerOfARefreshToken) {
   StartTokend();
   auto charger = Stub("charger");
   auto refunds = Stub("refunds");
@@ -455,13 +455,19 @@ TEST_F(AuthMtlsTest, RevokeOwnAndAnyAndTheHolderOfARefreshToken) {
   by_subject.set_subject(kRefunds);
   EXPECT_EQ(revoke(*charger, by_subject), ::grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(revoke(*revoker, by_subject), ::grpc::StatusCode::OK);  // revoke: any
-  // Anyone with Revoke may revoke a refresh token it holds, even one issued to another.
+  // RFC 7009 §2.1: with `revoke: own`, holding another client's refresh token is no right to
+  // revoke it; the token stays usable by its owner, who may revoke it.
   v1::RevokeRequest held;
   held.set_refresh_token(charger_token.refresh_token());
-  EXPECT_EQ(revoke(*refunds, held), ::grpc::StatusCode::OK);
+  EXPECT_EQ(revoke(*refunds, held), ::grpc::StatusCode::PERMISSION_DENIED);
   v1::RefreshRequest refresh;
   refresh.set_refresh_token(charger_token.refresh_token());
   v1::TokenResponse response;
+  ASSERT_EQ(charger->Refresh(ContextWithDeadline().get(), refresh, &response).error_code(),
+            ::grpc::StatusCode::OK);
+  held.set_refresh_token(response.refresh_token());
+  EXPECT_EQ(revoke(*charger, held), ::grpc::StatusCode::OK);
+  refresh.set_refresh_token(response.refresh_token());
   EXPECT_EQ(charger->Refresh(ContextWithDeadline().get(), refresh, &response).error_code(),
             ::grpc::StatusCode::UNAUTHENTICATED);  // revoked
 }

@@ -84,11 +84,14 @@ absl::StatusOr<IssueGrant> CallPermit::CheckIssue(const IssueFacts& facts) const
 
 absl::StatusOr<std::string> CallPermit::CheckRevoke(RevokeTarget target) const {
   if (unrestricted_) return caller_.id;
-  if (target == RevokeTarget::kRefreshToken) return std::string();  // holding it is the proof
   const bool any = (policy_ != nullptr && policy_->allow_all) ||
                    (rule_ != nullptr && rule_->revoke == RevokeScope::kAny);
   if (any) return std::string();
-  if (target == RevokeTarget::kAccessToken) return caller_.id;  // core checks its client_id
+  // RFC 7009 §2.1: a token may be revoked by the client it was issued to; core checks the
+  // token's client_id (a refresh token's owner) against this id. Holding a token is no proof.
+  if (target == RevokeTarget::kAccessToken || target == RevokeTarget::kRefreshToken) {
+    return caller_.id;
+  }
   // A bare jti or a subject names tokens whose owner cannot be checked.
   return Deny(DenyReason::kRevokeScope,
               target == RevokeTarget::kSubject ? "revoke every token of a subject"

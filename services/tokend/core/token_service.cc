@@ -133,6 +133,13 @@ TokenService::TokenService(ServiceConfig config, keys::KeyRing& key_ring,
 
 absl::Status TokenService::StoreError(std::string_view operation, absl::Status status) const {
   metrics_.RecordStoreError(operation, status.code());
+  // An outage's message is libpq's (host, address, port): it goes to the log, and the caller gets
+  // a generic one with the same retryable code.
+  if (status.code() == absl::StatusCode::kUnavailable ||
+      status.code() == absl::StatusCode::kDeadlineExceeded) {
+    log::Warning(absl::StrCat("token store: ", operation, ": ", status.ToString()));
+    return {status.code(), "the token store is unavailable; retry later"};
+  }
   return status;
 }
 

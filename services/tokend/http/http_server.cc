@@ -81,18 +81,6 @@ int Respond(mg_connection* conn, int status, const char* content_type, const std
 }
 
 // A Host header fit to echo into a URL: host name or address characters and a port only.
-bool IsSafeHost(const char* host) {
-  if (host == nullptr || *host == '\0' || std::strlen(host) > 255) return false;
-  for (const char* p = host; *p != '\0'; ++p) {
-    char c = *p;
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-' && c != ':' &&
-        c != '[' && c != ']') {
-      return false;
-    }
-  }
-  return true;
-}
-
 int LogCivetweb(const mg_connection* /*conn*/, const char* message) {
   log::Warning(absl::StrCat("http: ", message));
   return 1;  // handled: civetweb does not print it again
@@ -223,14 +211,23 @@ int HttpServer::ServeMetrics(mg_connection* conn, bool head) const {
 
 int HttpServer::ServeReadyz(mg_connection* conn, bool head) const {
   Readiness::Result result = sources_.readiness->Current();
-  if (result.ready) return Respond(conn, 200, "text/plain", "ready\n", head);
-  std::string body = R"({"ready":false,"not_ready":{)";
-  for (size_t i = 0; i < result.failing.size(); ++i) {
-    if (i > 0) body += ",";
-    body += JsonString(result.failing[i].first) + ":" + JsonString(result.failing[i].second);
+  if (result.ready && result.degraded.empty()) {
+    return Respond(conn, 200, "text/plain", "ready\n", head);
   }
-  body += "}}\n";
-  return Respond(conn, 503, "application/json", body, head, {{"Cache-Control", "no-store"}});
+  auto object = [](const std::vector<std::pair<std::string, std::string>>& entries) {
+    std::string out = "{";
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (i > 0) out += ",";
+      out += JsonString(entries[i].first) + ":" + JsonString(entries[i].second);
+    }
+    return out + "}";
+  };
+  std::string body = result.ready ? R"({"ready":true)" : R"({"ready":false,"not_ready":)";
+  if (!result.ready) body += object(result.failing);
+  if (!result.degraded.empty()) body += R"(,"degraded":)" + object(result.degraded);
+  body += "}\n";
+  return Respond(conn, result.ready ? 200 : 503, "application/json", body, head,
+                 {{"Cache-Control", "no-store"}});
 }
 
 int HttpServer::ServeJwks(mg_connection* conn, bool head) {
@@ -259,9 +256,12 @@ int HttpServer::ServeDiscovery(mg_connection* conn, bool head) {
     // An issuer URL is where discovery documents and keys live (OpenID Connect Discovery §4).
     base = std::string(absl::StripSuffix(options_.issuer, "/"));
   } else {
-    const char* host = mg_get_header(conn, "Host");
-    base = absl::StrCat("http://",
-                        IsSafeHost(host) ? std::string(host) : absl::StrCat("127.0.0.1:", port_));
+    // From configuration only, never from the request's Host header: the document is served
+    // with "public, max-age", so a reflected Host would let one request poison a shared cache.
+    const size_t colon = options_.listen.rfind(':');
+    const std::string host =
+        colon == std::string::npos ? options_.listen : options_.listen.substr(0, colon);
+    base = absl::StrCat("http://", host, ":", port_);
   }
   std::string algs;
   for (const std::string& alg : sources_.signing_algorithms()) {

@@ -10,7 +10,9 @@ Readiness::Result Readiness::Evaluate() {
   Result result;
   for (const Check& check : checks_) {
     absl::Status status = check.probe();
-    if (!status.ok()) result.failing.emplace_back(check.name, std::string{status.message()});
+    if (status.ok()) continue;
+    auto& list = check.kind == Kind::kGate ? result.failing : result.degraded;
+    list.emplace_back(check.name, std::string{status.message()});
   }
   result.ready = result.failing.empty();
   absl::MutexLock lock(&mu_);

@@ -16,15 +16,23 @@ namespace tokend::http {
 // returns without running anything. So /readyz and the gRPC health service share one answer and
 // a slow probe (a database ping) never runs on a request thread. Not ready until the first
 // Evaluate(). Thread-safe; probes run on the thread calling Evaluate().
+//
+// Only a kGate probe decides readiness: what this replica can fix or must not serve without
+// (a signing key, a fresh denylist, not draining). A kReport probe (the database) is shown to
+// operators but never takes the replica out of load balancing: a database blip would otherwise
+// take every replica out at once, and with them Verify and Issue, which need no database.
 class Readiness {
  public:
+  enum class Kind { kGate, kReport };
   struct Check {
     std::string name;                     // "database", shown to operators
-    std::function<absl::Status()> probe;  // OK when ready; the message says why not
+    std::function<absl::Status()> probe;  // OK when fine; the message says why not
+    Kind kind = Kind::kGate;
   };
   struct Result {
     bool ready = false;
-    std::vector<std::pair<std::string, std::string>> failing;  // name -> why
+    std::vector<std::pair<std::string, std::string>> failing;   // gates: name -> why
+    std::vector<std::pair<std::string, std::string>> degraded;  // reports: name -> why
   };
 
   explicit Readiness(std::vector<Check> checks);

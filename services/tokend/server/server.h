@@ -52,6 +52,7 @@ class Server {
   absl::Status Build();
   absl::Status StartGrpc();
   absl::Status StartHttp();
+  absl::Status DatabaseReport();
   void PublishPoolGauges();
   void LogServing() const;
 
@@ -68,6 +69,7 @@ class Server {
   std::unique_ptr<core::TokenService> service_;
   std::unique_ptr<grpc::TokenServiceGrpc> adapter_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> database_reachable_{true};
   std::unique_ptr<http::Readiness> readiness_;
   std::unique_ptr<::grpc::Server> grpc_server_;
   int grpc_port_ = 0;

@@ -287,7 +287,8 @@ TEST_F(AuthorizerTest, RevokeOwnAndAny) {
     EXPECT_EQ(*any.permit().CheckRevoke(target), "");  // no ownership check
   }
   EXPECT_EQ(*own.permit().CheckRevoke(RevokeTarget::kAccessToken), kPayments);
-  EXPECT_EQ(*own.permit().CheckRevoke(RevokeTarget::kRefreshToken), "");  // holder may revoke
+  // RFC 7009 §2.1: only the client a refresh token was issued to (core checks the owner).
+  EXPECT_EQ(*own.permit().CheckRevoke(RevokeTarget::kRefreshToken), kPayments);
   for (RevokeTarget target : {RevokeTarget::kTokenId, RevokeTarget::kSubject}) {
     absl::StatusOr<std::string> owner = own.permit().CheckRevoke(target);
     EXPECT_EQ(owner.status().code(), absl::StatusCode::kPermissionDenied);

@@ -209,6 +209,21 @@ TEST(RevokeTest, StoreUnavailableFailsRevokeButNotVerifyOrIssue) {
             3.0);
 }
 
+TEST(RevokeTest, AnOutageNeverShowsTheDatabasesAddressToTheCaller) {
+  FailingTokenStore failing(absl::UnavailableError(
+      "connection to server at \"db.internal\" (10.1.2.3), port 5432 failed: Connection refused"));
+  ServiceHarness h(TestConfig(), &failing);
+  IssuedTokens issued = h.MustIssue(h.BasicIssue());
+  absl::Status revoked = h.service->Revoke(Revoke(Target::kTokenId, issued.token_id));
+  EXPECT_EQ(revoked.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(revoked.message(), "the token store is unavailable; retry later");
+  absl::StatusOr<IssuedTokens> with_refresh = h.service->Issue(h.BasicIssue(/*with_refresh=*/true));
+  ASSERT_FALSE(with_refresh.ok());
+  EXPECT_EQ(with_refresh.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(with_refresh.status().message().find("10.1.2.3"), absl::string_view::npos);
+  EXPECT_EQ(with_refresh.status().message().find("5432"), absl::string_view::npos);
+}
+
 TEST(RevokeTest, ClientMismatchOnRefreshTokenIsPermissionDenied) {
   ServiceHarness h;
   IssuedTokens issued = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));

@@ -45,11 +45,17 @@ class HttpServerTest : public ::testing::Test {
   prometheus::Registry registry_;
   std::string jwks_ = R"({"keys":[{"kty":"OKP","kid":"k1"}]})";
   std::atomic<bool> database_up_{true};
-  Readiness readiness_{{{"signing_key", [] { return absl::OkStatus(); }},
-                        {"database", [this] {
-                           return database_up_.load() ? absl::OkStatus()
-                                                      : absl::UnavailableError("down: \"refused\"");
-                         }}}};
+  std::atomic<bool> key_loaded_{true};
+  Readiness readiness_{
+      {{"signing_key",
+        [this] {
+          return key_loaded_.load() ? absl::OkStatus() : absl::UnavailableError("no \"key\"");
+        }},
+       {"database",
+        [this] {
+          return database_up_.load() ? absl::OkStatus() : absl::UnavailableError("unreachable");
+        },
+        Readiness::Kind::kReport}}};
   std::unique_ptr<HttpServer> server_;
 };
 
@@ -75,14 +81,32 @@ TEST_F(HttpServerTest, ReadyzFollowsTheLastEvaluationAndNamesWhatFails) {
   EXPECT_EQ(ready->status, 200);
   EXPECT_EQ(ready->body, "ready\n");
 
-  database_up_ = false;
+  key_loaded_ = false;
   readiness_.Evaluate();
   auto down = HttpGet(server_->port(), "/readyz");
   ASSERT_TRUE(down.ok());
   EXPECT_EQ(down->status, 503);
   EXPECT_EQ(down->header("content-type"), "application/json");
-  EXPECT_EQ(down->body,
-            "{\"ready\":false,\"not_ready\":{\"database\":\"down: \\\"refused\\\"\"}}\n");
+  EXPECT_EQ(down->body, "{\"ready\":false,\"not_ready\":{\"signing_key\":\"no \\\"key\\\"\"}}\n");
+}
+
+TEST_F(HttpServerTest, AReportedProblemShowsInTheBodyButKeepsTheReplicaReady) {
+  Start();
+  database_up_ = false;
+  readiness_.Evaluate();
+  auto degraded = HttpGet(server_->port(), "/readyz");
+  ASSERT_TRUE(degraded.ok());
+  EXPECT_EQ(degraded->status, 200) << "a database outage must not take the replica out";
+  EXPECT_EQ(degraded->body, "{\"ready\":true,\"degraded\":{\"database\":\"unreachable\"}}\n");
+
+  key_loaded_ = false;
+  readiness_.Evaluate();
+  auto both = HttpGet(server_->port(), "/readyz");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->status, 503);
+  EXPECT_EQ(both->body,
+            "{\"ready\":false,\"not_ready\":{\"signing_key\":\"no \\\"key\\\"\"},"
+            "\"degraded\":{\"database\":\"unreachable\"}}\n");
 }
 
 TEST_F(HttpServerTest, MetricsServesTheRegistryInTextFormat) {
@@ -139,6 +163,18 @@ TEST_F(HttpServerTest, DiscoveryNeverEchoesAHostileHostHeader) {
                            {"Host: evil.example/\"><script>"});
   ASSERT_TRUE(discovery.ok());
   EXPECT_THAT(discovery->body, ::testing::Not(HasSubstr("evil")));
+}
+
+TEST_F(HttpServerTest, DiscoveryIsBuiltFromConfigurationNotFromTheHostHeader) {
+  Start();
+  // A well-formed but foreign Host: a shared cache keyed without Host must not learn it.
+  auto discovery =
+      HttpGet(server_->port(), "/.well-known/openid-configuration", {"Host: attacker.example:443"});
+  ASSERT_TRUE(discovery.ok());
+  EXPECT_THAT(discovery->body, ::testing::Not(HasSubstr("attacker")));
+  EXPECT_THAT(discovery->body,
+              HasSubstr("\"jwks_uri\":\"http://127.0.0.1:" + std::to_string(server_->port()) +
+                        "/.well-known/jwks.json\""));
 }
 
 TEST(HttpServerStartTest, RefusesAnAddressInUseAndMissingSources) {

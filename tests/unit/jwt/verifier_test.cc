@@ -287,6 +287,24 @@ TEST_F(VerifierTest, CritHeaderIsRejected) {
   EXPECT_EQ(ErrorOf(Mint(header, Payload(), Algorithm::kEdDSA)), VerifyError::kMalformed);
 }
 
+TEST_F(VerifierTest, HeaderMembersTokendNeverWritesAreMalformed) {
+  const SigningKey& key = KeyFor(Algorithm::kEdDSA);
+  // Signed by the legitimate key: only {alg, kid, typ} is a header tokend wrote.
+  const std::vector<std::string> extras = {
+      R"("b64":false)",       R"("cty":"JWT")",     R"("zip":"DEF")", R"("x5t":"AAAA")",
+      R"("x5t#S256":"AAAA")", R"("enc":"A256GCM")", R"("foo":1)",
+  };
+  for (const std::string& extra : extras) {
+    std::string header =
+        absl::StrCat(R"({"alg":"EdDSA","kid":")", key.kid(), R"(","typ":"at+jwt",)", extra, "}");
+    EXPECT_EQ(ErrorOf(Mint(header, Payload(), Algorithm::kEdDSA)), VerifyError::kMalformed)
+        << extra;
+  }
+  // The same token without the extra member verifies: the refusal is the member's doing.
+  std::string plain = absl::StrCat(R"({"alg":"EdDSA","kid":")", key.kid(), R"(","typ":"at+jwt"})");
+  EXPECT_EQ(ErrorOf(Mint(plain, Payload(), Algorithm::kEdDSA)), std::nullopt);
+}
+
 TEST_F(VerifierTest, EmbeddedOrReferencedKeysAreRejected) {
   const SigningKey& key = KeyFor(Algorithm::kES256);
   const std::string jwk = *key.verification_key().PublicJwkJson();
