@@ -137,7 +137,7 @@ absl::Status TokenService::StoreError(std::string_view operation, absl::Status s
   // a generic one with the same retryable code.
   if (status.code() == absl::StatusCode::kUnavailable ||
       status.code() == absl::StatusCode::kDeadlineExceeded) {
-    log::Warning(absl::StrCat("token store: ", operation, ": ", status.ToString()));
+    log::Warning(absl::StrCat("token store: ", std::string(operation), ": ", status.ToString()));
     return {status.code(), "the token store is unavailable; retry later"};
   }
   return status;
