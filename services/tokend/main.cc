@@ -53,7 +53,9 @@
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/denylist_syncer.h"
 #include "services/tokend/core/store_pruner.h"
+#include "services/tokend/core/token_metrics.h"
 #include "services/tokend/core/token_service.h"
+#include "services/tokend/grpc/rpc_metrics.h"
 #include "services/tokend/grpc/token_service_grpc.h"
 #include "services/tokend/http/http_server.h"
 #include "services/tokend/http/readiness.h"
@@ -63,7 +65,6 @@
 #include "services/tokend/keys/key_ring.h"
 #include "services/tokend/keys/refresh_secret.h"
 #include "services/tokend/keys_command.h"
-#include "services/tokend/metrics/metrics.h"
 #include "storage/key_store.h"
 #include "storage/memory/memory_key_change_feed.h"
 #include "storage/memory/memory_key_store.h"
@@ -586,7 +587,8 @@ int RunServer(const sigset_t& signals) {
   }
 
   prometheus::Registry registry;
-  metrics::Metrics metrics(registry);
+  grpc::RpcMetrics rpc_metrics(registry);
+  core::TokenMetrics metrics(registry);
   if (static_ring != nullptr) {
     jwt::SigningKey active = static_ring->ActiveKey();
     metrics.SetActiveSigningKey(active.kid(), jwt::AlgorithmName(active.algorithm()));
@@ -690,7 +692,7 @@ int RunServer(const sigset_t& signals) {
   adapter_options.key_manager = key_manager.get();
   adapter_options.key_admin_rpcs = absl::GetFlag(FLAGS_key_admin_rpcs);
   adapter_options.access_control = &(*server_auth)->access_control();
-  grpc::TokenServiceGrpc adapter(service, metrics, adapter_options);
+  grpc::TokenServiceGrpc adapter(service, rpc_metrics, adapter_options);
 
   // Readiness, shared by /readyz and the gRPC health service; evaluated once a second.
   std::atomic<bool> draining{false};

@@ -10,11 +10,9 @@
 #include "storage/token_store.h"
 #include "util/clock.h"
 
-namespace tokend::metrics {
-struct Metrics;
-}
-
 namespace tokend::core {
+
+class TokenMetrics;
 
 // Keeps a Denylist in step with the store: a full reload at Start() and every reload_interval,
 // plus the RevocationFeed's events in between (applied at once; a gap triggers a reload).
@@ -35,7 +33,7 @@ class DenylistSyncer {
   };
 
   DenylistSyncer(Denylist& denylist, storage::TokenStore& store, storage::RevocationFeed& feed,
-                 const util::Clock& clock, metrics::Metrics& metrics, Options options);
+                 const util::Clock& clock, TokenMetrics& metrics, Options options);
   DenylistSyncer(const DenylistSyncer&) = delete;
   DenylistSyncer& operator=(const DenylistSyncer&) = delete;
   ~DenylistSyncer();
@@ -66,7 +64,7 @@ class DenylistSyncer {
   storage::TokenStore& store_;
   storage::RevocationFeed& feed_;
   const util::Clock& clock_;
-  metrics::Metrics& metrics_;
+  TokenMetrics& metrics_;
   const Options options_;
 
   absl::Mutex reload_mu_;                                   // one full reload at a time

@@ -2,8 +2,8 @@
 #include <string_view>
 
 #include "jwt/verify_error.h"
+#include "services/tokend/core/token_metrics.h"
 #include "services/tokend/core/token_service.h"
-#include "services/tokend/metrics/metrics.h"
 
 namespace tokend::core {
 namespace {
@@ -15,14 +15,13 @@ constexpr std::array<std::string_view, 14> kNames = {
     "INVALID_CLAIMS", "REVOKED"};
 
 // The metrics labels are indexed by InvalidReason; keep the two lists in step.
-static_assert(kNames.size() == metrics::kVerifyResultLabels.size());
+static_assert(kNames.size() == kVerifyResultLabels.size());
 static_assert(static_cast<size_t>(InvalidReason::kRevoked) + 1 == kNames.size());
-static_assert(metrics::kVerifyResultLabels[static_cast<size_t>(InvalidReason::kNone)] == "valid");
-static_assert(metrics::kVerifyResultLabels[static_cast<size_t>(InvalidReason::kRevoked)] ==
-              "revoked");
-static_assert(metrics::kVerifyResultLabels[static_cast<size_t>(InvalidReason::kInvalidClaims)] ==
+static_assert(kVerifyResultLabels[static_cast<size_t>(InvalidReason::kNone)] == "valid");
+static_assert(kVerifyResultLabels[static_cast<size_t>(InvalidReason::kRevoked)] == "revoked");
+static_assert(kVerifyResultLabels[static_cast<size_t>(InvalidReason::kInvalidClaims)] ==
               "invalid_claims");
-static_assert(metrics::kVerifyResultLabels[static_cast<size_t>(InvalidReason::kUnknownKey)] ==
+static_assert(kVerifyResultLabels[static_cast<size_t>(InvalidReason::kUnknownKey)] ==
               "unknown_key");
 
 }  // namespace

@@ -14,8 +14,8 @@
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/refresh_tokens.h"
 #include "services/tokend/core/request_validation.h"
+#include "services/tokend/core/token_metrics.h"
 #include "services/tokend/keys/key_ring.h"
-#include "services/tokend/metrics/metrics.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/status_macros.h"
@@ -23,7 +23,6 @@
 namespace tokend::core {
 namespace {
 
-using metrics::RefreshOutcome;
 using storage::Revocation;
 
 // One fixed answer for every refresh token that cannot be used, so the answer does not tell an
@@ -74,18 +73,18 @@ ServiceConfig CheckedConfig(ServiceConfig config) {
 // Seconds precision, as in the exp claim.
 absl::Time TruncateToSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
 
-metrics::RevokeKind ToMetricKind(RevokeParams::Target target) {
+RevokeKind ToMetricKind(RevokeParams::Target target) {
   switch (target) {
     case RevokeParams::Target::kAccessToken:
-      return metrics::RevokeKind::kAccessToken;
+      return RevokeKind::kAccessToken;
     case RevokeParams::Target::kTokenId:
-      return metrics::RevokeKind::kTokenId;
+      return RevokeKind::kTokenId;
     case RevokeParams::Target::kRefreshToken:
-      return metrics::RevokeKind::kRefreshToken;
+      return RevokeKind::kRefreshToken;
     case RevokeParams::Target::kSubject:
-      return metrics::RevokeKind::kSubject;
+      return RevokeKind::kSubject;
   }
-  return metrics::RevokeKind::kTokenId;
+  return RevokeKind::kTokenId;
 }
 
 }  // namespace
@@ -118,7 +117,7 @@ absl::Status TokenService::ValidateConfig(const ServiceConfig& config) {
 
 TokenService::TokenService(ServiceConfig config, keys::KeyRing& key_ring,
                            storage::TokenStore& store, Denylist& denylist, const util::Clock& clock,
-                           metrics::Metrics& metrics)
+                           TokenMetrics& metrics)
     : config_(CheckedConfig(std::move(config))),
       key_ring_(key_ring),
       store_(store),
@@ -200,7 +199,7 @@ absl::StatusOr<IssuedTokens> TokenService::Issue(const IssueParams& params) {
                             MintAccessToken(params.subject, params.audiences, scopes,
                                             params.custom_claims_json, params.client_id,
                                             /*session_id=*/"", now, ttl));
-    metrics_.RecordIssued(metrics::TokenKind::kAccess);
+    metrics_.RecordIssued(TokenKind::kAccess);
     return out;
   }
 
@@ -226,8 +225,8 @@ absl::StatusOr<IssuedTokens> TokenService::Issue(const IssueParams& params) {
 
   out.refresh_token = std::string(refresh_token.ExposeSecret());
   out.refresh_expires_at = record.expires_at;
-  metrics_.RecordIssued(metrics::TokenKind::kAccess);
-  metrics_.RecordIssued(metrics::TokenKind::kRefresh);
+  metrics_.RecordIssued(TokenKind::kAccess);
+  metrics_.RecordIssued(TokenKind::kRefresh);
   return out;
 }
 
@@ -408,9 +407,9 @@ absl::StatusOr<IssuedTokens> TokenService::Refresh(const RefreshParams& params) 
                       parent.client_id, parent.family_id, now, config_.access_ttl_default));
   out.refresh_token = std::string(child_token.ExposeSecret());
   out.refresh_expires_at = refresh_expires_at;
-  metrics_.RecordIssued(metrics::TokenKind::kAccess);
+  metrics_.RecordIssued(TokenKind::kAccess);
   if (rotated->outcome == storage::RotateOutcome::kRotated) {
-    metrics_.RecordIssued(metrics::TokenKind::kRefresh);
+    metrics_.RecordIssued(TokenKind::kRefresh);
   }
   return out;
 }

@@ -19,13 +19,10 @@
 namespace tokend::keys {
 class KeyRing;
 }
-namespace tokend::metrics {
-struct Metrics;
-}
-
 namespace tokend::core {
 
 class Denylist;
+class TokenMetrics;
 
 // --- Domain requests and answers of the token service, free of protobuf and gRPC types. ---
 
@@ -145,7 +142,7 @@ class TokenService {
   // Aborts on a config ValidateConfig rejects (a startup invariant). All references must
   // outlive the service.
   TokenService(ServiceConfig config, keys::KeyRing& key_ring, storage::TokenStore& store,
-               Denylist& denylist, const util::Clock& clock, metrics::Metrics& metrics);
+               Denylist& denylist, const util::Clock& clock, TokenMetrics& metrics);
   TokenService(const TokenService&) = delete;
   TokenService& operator=(const TokenService&) = delete;
 
@@ -190,7 +187,7 @@ class TokenService {
   storage::TokenStore& store_;
   Denylist& denylist_;
   const util::Clock& clock_;
-  metrics::Metrics& metrics_;
+  TokenMetrics& metrics_;
   jwt::JwtVerifier verifier_;
 };
 

@@ -17,8 +17,6 @@
 namespace tokend::grpc {
 namespace {
 
-using metrics::RpcMethod;
-
 constexpr size_t kMaxKidBytes = 256;
 constexpr size_t kMaxReasonBytes = 512;
 

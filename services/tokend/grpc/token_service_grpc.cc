@@ -13,8 +13,6 @@
 
 namespace tokend::grpc {
 
-using metrics::RpcMethod;
-
 namespace {
 
 // What the policy checks of an Issue request; the ttl is filled in once the request parses.
@@ -44,7 +42,7 @@ auth::RevokeTarget RevokeTargetOf(const v1::RevokeRequest& request) {
 
 }  // namespace
 
-TokenServiceGrpc::TokenServiceGrpc(core::TokenService& service, metrics::Metrics& metrics,
+TokenServiceGrpc::TokenServiceGrpc(core::TokenService& service, RpcMetrics& metrics,
                                    Options options)
     : service_(service),
       metrics_(metrics),
@@ -70,7 +68,7 @@ auth::Admission TokenServiceGrpc::Admit(const ::grpc::CallbackServerContext& con
     std::string full_method = "/";
     full_method.append(v1::TokenService::service_full_name());
     full_method.append("/");
-    full_method.append(metrics::RpcMethodName(method));
+    full_method.append(RpcMethodName(method));
     return access_control_->Admit(context, full_method);
   }
   absl::StatusOr<std::string> client_id = CallerClientId(context);
@@ -89,7 +87,7 @@ TokenServiceGrpc::Stopwatch::time_point TokenServiceGrpc::Start(RpcMethod method
 
 void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod method,
                                 Stopwatch::time_point start, const absl::Status& status) {
-  ::grpc::Status grpc_status = ToGrpcStatus(status, metrics::RpcMethodName(method));
+  ::grpc::Status grpc_status = ToGrpcStatus(status, RpcMethodName(method));
   double seconds = std::chrono::duration<double>(Stopwatch::now() - start).count();
   metrics_.ObserveRpc(method, static_cast<int>(status.code()), seconds);
   reactor->Finish(grpc_status);

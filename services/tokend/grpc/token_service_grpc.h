@@ -11,7 +11,7 @@
 #include "services/tokend/auth/grpc_access.h"
 #include "services/tokend/core/token_service.h"
 #include "services/tokend/grpc/bounded_executor.h"
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/grpc/rpc_metrics.h"
 #include "tokend/v1/token_service.grpc.pb.h"
 
 namespace tokend::keys {
@@ -53,7 +53,7 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
     bool key_admin_rpcs = false;
   };
 
-  TokenServiceGrpc(core::TokenService& service, metrics::Metrics& metrics, Options options);
+  TokenServiceGrpc(core::TokenService& service, RpcMetrics& metrics, Options options);
   ~TokenServiceGrpc() override;
 
   // Runs the blocking calls already accepted to completion and joins the workers.
@@ -90,28 +90,26 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
 
   absl::StatusOr<std::string> CallerClientId(const ::grpc::CallbackServerContext& context) const;
   // Identifies the caller and admits it to `method` (access_control, else caller_identity).
-  auth::Admission Admit(const ::grpc::CallbackServerContext& context,
-                        metrics::RpcMethod method) const;
+  auth::Admission Admit(const ::grpc::CallbackServerContext& context, RpcMethod method) const;
   // Writes `event` to the audit trail, when there is one.
   void Audit(const auth::AuditEvent& event) const;
   // Finishes the call inline with `status`, recording metrics.
-  ::grpc::ServerUnaryReactor* FinishNow(::grpc::CallbackServerContext* context,
-                                        metrics::RpcMethod method, Stopwatch::time_point start,
-                                        const absl::Status& status);
+  ::grpc::ServerUnaryReactor* FinishNow(::grpc::CallbackServerContext* context, RpcMethod method,
+                                        Stopwatch::time_point start, const absl::Status& status);
   // Runs `work` on the executor and finishes the call from there.
-  ::grpc::ServerUnaryReactor* RunBlocking(::grpc::CallbackServerContext* context,
-                                          metrics::RpcMethod method, Stopwatch::time_point start,
+  ::grpc::ServerUnaryReactor* RunBlocking(::grpc::CallbackServerContext* context, RpcMethod method,
+                                          Stopwatch::time_point start,
                                           std::function<absl::Status()> work);
-  void Complete(::grpc::ServerUnaryReactor* reactor, metrics::RpcMethod method,
-                Stopwatch::time_point start, const absl::Status& status);
-  Stopwatch::time_point Start(metrics::RpcMethod method);
+  void Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod method, Stopwatch::time_point start,
+                const absl::Status& status);
+  Stopwatch::time_point Start(RpcMethod method);
   // OK when the caller may administer signing keys (identity accepted, admin RPCs enabled).
   // `caller` (optional) receives the caller's identity, for the audit trail.
-  absl::Status CheckKeyAdmin(const ::grpc::CallbackServerContext& context,
-                             metrics::RpcMethod method, std::string* caller = nullptr) const;
+  absl::Status CheckKeyAdmin(const ::grpc::CallbackServerContext& context, RpcMethod method,
+                             std::string* caller = nullptr) const;
 
   core::TokenService& service_;
-  metrics::Metrics& metrics_;
+  RpcMetrics& metrics_;
   CallerIdentity caller_identity_;
   const auth::GrpcAccessControl* access_control_;  // may be null
   keys::KeyManager* key_manager_;                  // may be null

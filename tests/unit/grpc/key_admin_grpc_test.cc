@@ -31,7 +31,7 @@ class KeyAdminGrpcTest : public ::testing::Test {
   }
 
   void StartServer(TokenServiceGrpc::Options options) {
-    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, harness_.metrics, options);
+    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, rpc_metrics_, options);
     ::grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port);
@@ -77,6 +77,7 @@ class KeyAdminGrpcTest : public ::testing::Test {
   storage::MemoryKeyStore key_store_;
   std::unique_ptr<keys::KeyManager> manager_;
   core::testing::ServiceHarness harness_;
+  RpcMetrics rpc_metrics_{harness_.registry};
   std::unique_ptr<TokenServiceGrpc> adapter_;
   std::unique_ptr<::grpc::Server> server_;
   std::unique_ptr<v1::TokenService::Stub> stub_;

@@ -36,7 +36,7 @@ class HoldingTokenStore : public storage::MemoryTokenStore {
 class TokenServiceGrpcTest : public ::testing::Test {
  protected:
   void StartServer(TokenServiceGrpc::Options options) {
-    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, harness_.metrics, options);
+    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, rpc_metrics_, options);
     ::grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port);
@@ -61,6 +61,7 @@ class TokenServiceGrpcTest : public ::testing::Test {
 
   HoldingTokenStore store_;
   core::testing::ServiceHarness harness_{core::testing::TestConfig(), &store_};
+  RpcMetrics rpc_metrics_{harness_.registry};
   std::unique_ptr<TokenServiceGrpc> adapter_;
   std::unique_ptr<::grpc::Server> server_;
   std::unique_ptr<v1::TokenService::Stub> stub_;

@@ -1,4 +1,4 @@
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/core/token_metrics.h"
 
 #include <set>
 #include <string>
@@ -8,22 +8,21 @@
 #include "prometheus/text_serializer.h"
 #include "tests/testing/metric_value.h"
 
-namespace tokend::metrics {
+namespace tokend::core {
 namespace {
 
 using tokend::testing::MetricValue;
 
-TEST(MetricsTest, RegistersEveryFamily) {
+TEST(TokenMetricsTest, RegistersEveryFamily) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   // prometheus-cpp collects only families with a series; these two have none until first use.
   metrics.RecordStoreError("Ping", absl::StatusCode::kUnavailable);
   metrics.SetActiveSigningKey("kid", "EdDSA");
   std::set<std::string> names;
   for (const prometheus::MetricFamily& family : registry.Collect()) names.insert(family.name);
   for (const char* name :
-       {"grpc_server_started_total", "grpc_server_handled_total", "grpc_server_handling_seconds",
-        "tokend_tokens_issued_total", "tokend_verify_results_total", "tokend_refresh_total",
+       {"tokend_tokens_issued_total", "tokend_verify_results_total", "tokend_refresh_total",
         "tokend_refresh_reuse_detected_total", "tokend_revocations_total",
         "tokend_denylist_entries", "tokend_denylist_last_sync_timestamp_seconds",
         "tokend_denylist_staleness_seconds", "tokend_denylist_propagation_seconds",
@@ -33,21 +32,16 @@ TEST(MetricsTest, RegistersEveryFamily) {
   }
 }
 
-TEST(MetricsTest, HotPathSeriesExistAtZeroBeforeFirstUse) {
+TEST(TokenMetricsTest, HotPathSeriesExistAtZeroBeforeFirstUse) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "revoked"}}), 0.0);
-  EXPECT_EQ(MetricValue(registry, "grpc_server_handled_total",
-                        {{"grpc_service", "tokend.v1.TokenService"},
-                         {"grpc_method", "Verify"},
-                         {"grpc_code", "Unauthenticated"}}),
-            0.0);
   EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", "grace_retry"}}), 0.0);
 }
 
-TEST(MetricsTest, RecordVerifyCountsPerResult) {
+TEST(TokenMetricsTest, RecordVerifyCountsPerResult) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.RecordVerify(0);
   metrics.RecordVerify(0);
   metrics.RecordVerify(13);
@@ -57,38 +51,9 @@ TEST(MetricsTest, RecordVerifyCountsPerResult) {
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "expired"}}), 0.0);
 }
 
-TEST(MetricsTest, ObserveRpcCountsByCodeAndTimes) {
+TEST(TokenMetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
-  metrics.RpcStarted(RpcMethod::kRefresh);
-  metrics.ObserveRpc(RpcMethod::kRefresh, absl::StatusCode::kUnavailable, absl::Milliseconds(3));
-  metrics.ObserveRpc(RpcMethod::kRefresh, 0, 0.001);
-  metrics.ObserveRpc(RpcMethod::kRefresh, 42, 0.001);  // unknown code
-  const std::map<std::string, std::string> base = {{"grpc_service", "tokend.v1.TokenService"},
-                                                   {"grpc_method", "Refresh"}};
-  auto with_code = [&](const char* code) {
-    auto labels = base;
-    labels["grpc_code"] = code;
-    return MetricValue(registry, "grpc_server_handled_total", labels);
-  };
-  EXPECT_EQ(MetricValue(registry, "grpc_server_started_total", base), 1.0);
-  EXPECT_EQ(with_code("Unavailable"), 1.0);
-  EXPECT_EQ(with_code("OK"), 1.0);
-  EXPECT_EQ(with_code("Unknown"), 1.0);
-  EXPECT_EQ(MetricValue(registry, "grpc_server_handling_seconds", base), 3.0);
-}
-
-TEST(MetricsTest, LatencyBucketsSpanTenthOfAMillisecondToFiveSeconds) {
-  const auto& buckets = Metrics::RpcLatencyBuckets();
-  ASSERT_FALSE(buckets.empty());
-  EXPECT_DOUBLE_EQ(buckets.front(), 0.0001);
-  EXPECT_DOUBLE_EQ(buckets.back(), 5.0);
-  for (size_t i = 1; i < buckets.size(); ++i) EXPECT_LT(buckets[i - 1], buckets[i]);
-}
-
-TEST(MetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
-  prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.SetActiveSigningKey("kid-1", "EdDSA");
   metrics.SetActiveSigningKey("kid-2", "ES256");
   EXPECT_EQ(MetricValue(registry, "tokend_signing_key_info", {{"kid", "kid-2"}, {"alg", "ES256"}}),
@@ -97,9 +62,9 @@ TEST(MetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
             std::nullopt);
 }
 
-TEST(MetricsTest, StoreErrorsAndGauges) {
+TEST(TokenMetricsTest, StoreErrorsAndGauges) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.RecordStoreError("RotateRefreshToken", absl::StatusCode::kAborted);
   metrics.RecordStoreError("RotateRefreshToken", absl::StatusCode::kAborted);
   metrics.SetDenylistSizes(3, 2, 1);
@@ -115,9 +80,9 @@ TEST(MetricsTest, StoreErrorsAndGauges) {
   EXPECT_EQ(MetricValue(registry, "tokend_denylist_propagation_seconds"), 1.0);
 }
 
-TEST(MetricsTest, SerializesAsPrometheusText) {
+TEST(TokenMetricsTest, SerializesAsPrometheusText) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.RecordRefresh(RefreshOutcome::kReuseDetected);
   const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(text.find("tokend_refresh_total{outcome=\"reuse_detected\"} 1"), std::string::npos);
@@ -125,4 +90,4 @@ TEST(MetricsTest, SerializesAsPrometheusText) {
 }
 
 }  // namespace
-}  // namespace tokend::metrics
+}  // namespace tokend::core

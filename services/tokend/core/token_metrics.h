@@ -14,26 +14,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
-namespace tokend::metrics {
-
-// The RPCs of tokend.v1.TokenService, as the grpc_method label names them.
-enum class RpcMethod {
-  kIssue,
-  kVerify,
-  kRefresh,
-  kRevoke,
-  kGetJwks,
-  kRotateSigningKey,
-  kListSigningKeys,
-  kRemoveSigningKey,
-};
-inline constexpr size_t kRpcMethodCount = 8;
-std::string_view RpcMethodName(RpcMethod method);  // "Issue", ...
-
-// The grpc_code label for a status code (0..16), as grpc-go and go-grpc-prometheus spell it:
-// "OK", "Canceled", ..., "Unauthenticated". Out-of-range codes are "Unknown".
-std::string_view GrpcCodeName(int code);
-inline constexpr int kGrpcCodeCount = 17;
+namespace tokend::core {
 
 // The result label of tokend_verify_results_total, indexed like core::InvalidReason
 // ("valid" for kNone, then each reason in lower snake case). core static_asserts the match.
@@ -64,24 +45,19 @@ inline constexpr size_t kRevokeKindCount = 4;
 // The kind label of tokend_tokens_issued_total.
 enum class TokenKind { kAccess, kRefresh };
 
-// Every metric family of tokend in one place, registered on the given registry (which must
-// outlive this object). Label values on hot paths (RPC, verify result, refresh outcome,
-// issued kind) are created once in the constructor and cached, so recording is a pointer
+// The metric families of the token service, its denylist and its store, registered on the given
+// registry (which must outlive this object); the RPC metrics are the gRPC edge's
+// (grpc::RpcMetrics), those of caller auth and of the key lifecycle live beside them
+// (auth::AuthMetrics, keys::KeyMetrics). Label values on hot paths (verify result, refresh
+// outcome, issued kind) are created once in the constructor and cached, so recording is a pointer
 // dereference and an atomic add: no label-map lookup. Labels never hold a token, a key or a
 // secret (a kid is public). Thread-safe: prometheus-cpp metrics are atomic; the few methods that
 // add or remove label sets lock `mu_`.
-struct Metrics {
-  explicit Metrics(prometheus::Registry& registry);
-  Metrics(const Metrics&) = delete;
-  Metrics& operator=(const Metrics&) = delete;
-
-  // --- gRPC server (names and labels as go-grpc-prometheus, so standard dashboards work).
-  void RpcStarted(RpcMethod method);
-  // `code` is the numeric gRPC / absl status code (they coincide).
-  void ObserveRpc(RpcMethod method, int code, double seconds);
-  void ObserveRpc(RpcMethod method, absl::StatusCode code, absl::Duration elapsed) {
-    ObserveRpc(method, static_cast<int>(code), absl::ToDoubleSeconds(elapsed));
-  }
+class TokenMetrics {
+ public:
+  explicit TokenMetrics(prometheus::Registry& registry);
+  TokenMetrics(const TokenMetrics&) = delete;
+  TokenMetrics& operator=(const TokenMetrics&) = delete;
 
   // --- token service.
   void RecordIssued(TokenKind kind);
@@ -107,9 +83,6 @@ struct Metrics {
   void SetSigningKeyAge(absl::Duration age);
 
   // The families, for tests and for callers that need a label set not cached above.
-  prometheus::Family<prometheus::Counter>& grpc_server_started_total;
-  prometheus::Family<prometheus::Counter>& grpc_server_handled_total;
-  prometheus::Family<prometheus::Histogram>& grpc_server_handling_seconds;
   prometheus::Family<prometheus::Counter>& tokens_issued_total;
   prometheus::Family<prometheus::Counter>& verify_results_total;
   prometheus::Family<prometheus::Counter>& refresh_total;
@@ -126,13 +99,9 @@ struct Metrics {
   prometheus::Family<prometheus::Gauge>& signing_key_age_seconds;
 
   // Bucket boundaries, exposed for tests.
-  static const prometheus::Histogram::BucketBoundaries& RpcLatencyBuckets();
   static const prometheus::Histogram::BucketBoundaries& PropagationBuckets();
 
  private:
-  std::array<prometheus::Counter*, kRpcMethodCount> started_{};
-  std::array<std::array<prometheus::Counter*, kGrpcCodeCount>, kRpcMethodCount> handled_{};
-  std::array<prometheus::Histogram*, kRpcMethodCount> handling_{};
   std::array<prometheus::Counter*, 2> issued_{};
   std::array<prometheus::Counter*, kVerifyResultLabels.size()> verify_{};
   std::array<prometheus::Counter*, kRefreshOutcomeCount> refresh_{};
@@ -153,4 +122,4 @@ struct Metrics {
   prometheus::Gauge* active_key_info_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
-}  // namespace tokend::metrics
+}  // namespace tokend::core
