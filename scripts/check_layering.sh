@@ -22,7 +22,7 @@ done
 check services/tokend/core 'grpc|pqxx|storage/postgres|storage/memory|tokend/v1' 'gRPC, protos or a concrete store'
 check services/tokend/keys 'grpc|pqxx|storage/postgres|storage/memory|tokend/v1' 'gRPC, protos or a concrete store'
 check services/tokend/grpc 'pqxx|storage/postgres' 'libpqxx or the PostgreSQL store'
-check services/tokend/auth 'pqxx|storage/|tokend/v1' 'libpqxx, storage or protos'
+check services/tokend/auth 'pqxx|storage/postgres|storage/memory|tokend/v1' 'libpqxx, protos or a concrete store'
 # The policy logic (tokend::auth) knows no gRPC; only its thin gRPC side (tokend::auth_grpc) does.
 hits=$(grep -En '^#include [<"]grpc' services/tokend/auth/*.h services/tokend/auth/*.cc 2>/dev/null \
   | grep -Ev '^services/tokend/auth/(grpc_access|server_auth)\.' || true)

@@ -82,17 +82,19 @@ absl::StatusOr<IssueGrant> CallPermit::CheckIssue(const IssueFacts& facts) const
   return grant;
 }
 
-absl::StatusOr<std::string> CallPermit::CheckRevoke(RevokeTarget target) const {
+absl::StatusOr<std::string> CallPermit::CheckRevoke(storage::RevokeTarget target) const {
   if (unrestricted_) return caller_.id;
-  if (target == RevokeTarget::kRefreshToken) return std::string();  // holding it is the proof
+  if (target == storage::RevokeTarget::kRefreshToken)
+    return std::string();  // holding it is the proof
   const bool any = (policy_ != nullptr && policy_->allow_all) ||
                    (rule_ != nullptr && rule_->revoke == RevokeScope::kAny);
   if (any) return std::string();
-  if (target == RevokeTarget::kAccessToken) return caller_.id;  // core checks its client_id
+  if (target == storage::RevokeTarget::kAccessToken)
+    return caller_.id;  // core checks its client_id
   // A bare jti or a subject names tokens whose owner cannot be checked.
   return Deny(DenyReason::kRevokeScope,
-              target == RevokeTarget::kSubject ? "revoke every token of a subject"
-                                               : "revoke a token by its id",
+              target == storage::RevokeTarget::kSubject ? "revoke every token of a subject"
+                                                        : "revoke a token by its id",
               "revoke: any");
 }
 

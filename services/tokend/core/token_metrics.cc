@@ -3,6 +3,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/string_view.h"
 #include "util/status_code_name.h"
 
 namespace tokend::core {
@@ -12,12 +14,15 @@ constexpr std::array<std::string_view, kRefreshOutcomeCount> kRefreshOutcomeName
     "rotated", "grace_retry",     "reuse_detected",  "not_found", "expired",
     "revoked", "client_mismatch", "invalid_request", "error"};
 
-constexpr std::array<std::string_view, kRevokeKindCount> kRevokeKindNames = {
-    "access_token", "token_id", "refresh_token", "subject"};
-
 std::string S(std::string_view v) { return std::string(v); }
 
 }  // namespace
+
+std::string VerifyResultLabel(InvalidReason reason) {
+  if (reason == InvalidReason::kNone) return "valid";
+  const std::string_view name = InvalidReasonName(reason);
+  return absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
+}
 
 const prometheus::Histogram::BucketBoundaries& TokenMetrics::PropagationBuckets() {
   static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
@@ -91,15 +96,17 @@ TokenMetrics::TokenMetrics(prometheus::Registry& registry)
   issued_[static_cast<size_t>(TokenKind::kAccess)] = &tokens_issued_total.Add({{"kind", "access"}});
   issued_[static_cast<size_t>(TokenKind::kRefresh)] =
       &tokens_issued_total.Add({{"kind", "refresh"}});
-  for (size_t i = 0; i < kVerifyResultLabels.size(); ++i) {
-    verify_[i] = &verify_results_total.Add({{"result", S(kVerifyResultLabels[i])}});
+  for (size_t i = 0; i < kInvalidReasonCount; ++i) {
+    verify_[i] =
+        &verify_results_total.Add({{"result", VerifyResultLabel(static_cast<InvalidReason>(i))}});
   }
   for (size_t i = 0; i < kRefreshOutcomeCount; ++i) {
     refresh_[i] = &refresh_total.Add({{"outcome", S(kRefreshOutcomeNames[i])}});
   }
   reuse_detected_ = &refresh_reuse_detected_total.Add({});
-  for (size_t i = 0; i < kRevokeKindCount; ++i) {
-    revocations_[i] = &revocations_total.Add({{"kind", S(kRevokeKindNames[i])}});
+  for (size_t i = 0; i < storage::kRevokeTargetCount; ++i) {
+    revocations_[i] = &revocations_total.Add(
+        {{"kind", S(storage::RevokeTargetName(static_cast<storage::RevokeTarget>(i)))}});
   }
   denylist_token_ids_ = &denylist_entries.Add({{"kind", "token_id"}});
   denylist_families_ = &denylist_entries.Add({{"kind", "family"}});
@@ -115,9 +122,10 @@ TokenMetrics::TokenMetrics(prometheus::Registry& registry)
 
 void TokenMetrics::RecordIssued(TokenKind kind) { issued_[static_cast<size_t>(kind)]->Increment(); }
 
-void TokenMetrics::RecordVerify(size_t result_index) {
-  if (result_index >= verify_.size()) return;  // cannot happen; never crash on a metric
-  verify_[result_index]->Increment();
+void TokenMetrics::RecordVerify(InvalidReason reason) {
+  const auto i = static_cast<size_t>(reason);
+  if (i >= verify_.size()) return;  // cannot happen; never crash on a metric
+  verify_[i]->Increment();
 }
 
 void TokenMetrics::RecordRefresh(RefreshOutcome outcome) {
@@ -125,8 +133,10 @@ void TokenMetrics::RecordRefresh(RefreshOutcome outcome) {
   if (outcome == RefreshOutcome::kReuseDetected) reuse_detected_->Increment();
 }
 
-void TokenMetrics::RecordRevocation(RevokeKind kind) {
-  revocations_[static_cast<size_t>(kind)]->Increment();
+void TokenMetrics::RecordRevocation(storage::RevokeTarget target) {
+  const auto i = static_cast<size_t>(target);
+  if (i >= revocations_.size()) return;  // cannot happen; never crash on a metric
+  revocations_[i]->Increment();
 }
 
 void TokenMetrics::RecordStoreError(std::string_view operation, absl::StatusCode code) {

@@ -13,16 +13,14 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/tokend/core/token_types.h"
+#include "storage/revocation.h"
 
 namespace tokend::core {
 
-// The result label of tokend_verify_results_total, indexed like core::InvalidReason
-// ("valid" for kNone, then each reason in lower snake case). core static_asserts the match.
-inline constexpr std::array<std::string_view, 14> kVerifyResultLabels = {
-    "valid",          "malformed",     "too_large",      "algorithm_not_allowed",
-    "unknown_key",    "bad_signature", "wrong_type",     "expired",
-    "not_yet_valid",  "wrong_issuer",  "wrong_audience", "insufficient_scope",
-    "invalid_claims", "revoked"};
+// The result label of tokend_verify_results_total, derived from InvalidReasonName: "valid" for
+// kNone, else the name in lower case ("malformed", ..., "revoked").
+std::string VerifyResultLabel(InvalidReason reason);
 
 // The outcome label of tokend_refresh_total.
 enum class RefreshOutcome {
@@ -37,10 +35,6 @@ enum class RefreshOutcome {
   kError,           // the store failed
 };
 inline constexpr size_t kRefreshOutcomeCount = 9;
-
-// The kind label of tokend_revocations_total: what the Revoke request named.
-enum class RevokeKind { kAccessToken, kTokenId, kRefreshToken, kSubject };
-inline constexpr size_t kRevokeKindCount = 4;
 
 // The kind label of tokend_tokens_issued_total.
 enum class TokenKind { kAccess, kRefresh };
@@ -61,10 +55,10 @@ class TokenMetrics {
 
   // --- token service.
   void RecordIssued(TokenKind kind);
-  // `result_index` indexes kVerifyResultLabels (core passes static_cast<size_t>(InvalidReason)).
-  void RecordVerify(size_t result_index);
+  void RecordVerify(InvalidReason reason);
   void RecordRefresh(RefreshOutcome outcome);
-  void RecordRevocation(RevokeKind kind);
+  // tokend_revocations_total{kind}: kind is RevokeTargetName(target).
+  void RecordRevocation(storage::RevokeTarget target);
   // Rare; looks the label set up. `operation` names the TokenStore method ("RotateRefreshToken").
   void RecordStoreError(std::string_view operation, absl::StatusCode code);
 
@@ -103,10 +97,10 @@ class TokenMetrics {
 
  private:
   std::array<prometheus::Counter*, 2> issued_{};
-  std::array<prometheus::Counter*, kVerifyResultLabels.size()> verify_{};
+  std::array<prometheus::Counter*, kInvalidReasonCount> verify_{};
   std::array<prometheus::Counter*, kRefreshOutcomeCount> refresh_{};
   prometheus::Counter* reuse_detected_ = nullptr;
-  std::array<prometheus::Counter*, kRevokeKindCount> revocations_{};
+  std::array<prometheus::Counter*, storage::kRevokeTargetCount> revocations_{};
   prometheus::Gauge* denylist_token_ids_ = nullptr;
   prometheus::Gauge* denylist_families_ = nullptr;
   prometheus::Gauge* denylist_subjects_ = nullptr;

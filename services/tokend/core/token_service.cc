@@ -73,20 +73,6 @@ ServiceConfig CheckedConfig(ServiceConfig config) {
 // Seconds precision, as in the exp claim.
 absl::Time TruncateToSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
 
-RevokeKind ToMetricKind(RevokeParams::Target target) {
-  switch (target) {
-    case RevokeParams::Target::kAccessToken:
-      return RevokeKind::kAccessToken;
-    case RevokeParams::Target::kTokenId:
-      return RevokeKind::kTokenId;
-    case RevokeParams::Target::kRefreshToken:
-      return RevokeKind::kRefreshToken;
-    case RevokeParams::Target::kSubject:
-      return RevokeKind::kSubject;
-  }
-  return RevokeKind::kTokenId;
-}
-
 }  // namespace
 
 absl::Status TokenService::ValidateConfig(const ServiceConfig& config) {
@@ -262,7 +248,7 @@ absl::StatusOr<VerifyOutcome> TokenService::Verify(const VerifyParams& params) c
   } else {
     outcome.token = *std::move(verified);
   }
-  metrics_.RecordVerify(static_cast<size_t>(outcome.reason));
+  metrics_.RecordVerify(outcome.reason);
   return outcome;
 }
 
@@ -469,13 +455,13 @@ absl::Status TokenService::Revoke(const RevokeParams& params) {
 
   absl::Status status;
   switch (params.target) {
-    case RevokeParams::Target::kAccessToken:
+    case storage::RevokeTarget::kAccessToken:
       status = RevokeAccessToken(params, now);
       break;
-    case RevokeParams::Target::kRefreshToken:
+    case storage::RevokeTarget::kRefreshToken:
       status = RevokeRefreshToken(params, now);
       break;
-    case RevokeParams::Target::kTokenId: {
+    case storage::RevokeTarget::kTokenId: {
       if (params.value.size() > RequestLimits::kMaxSubjectBytes || !IsPrintableUtf8(params.value)) {
         return absl::InvalidArgumentError("token_id must be at most 256 bytes of printable text");
       }
@@ -489,7 +475,7 @@ absl::Status TokenService::Revoke(const RevokeParams& params) {
       status = StoreAndApply(revocation);
       break;
     }
-    case RevokeParams::Target::kSubject: {
+    case storage::RevokeTarget::kSubject: {
       TOKEND_RETURN_IF_ERROR(ValidateSubject(params.value));
       Revocation revocation;
       revocation.kind = Revocation::Kind::kSubject;
@@ -503,7 +489,7 @@ absl::Status TokenService::Revoke(const RevokeParams& params) {
       break;
     }
   }
-  if (status.ok()) metrics_.RecordRevocation(ToMetricKind(params.target));
+  if (status.ok()) metrics_.RecordRevocation(params.target);
   return status;
 }
 

@@ -27,16 +27,16 @@ auth::IssueFacts IssueFactsFromProto(const v1::IssueRequest& request) {
   return facts;
 }
 
-auth::RevokeTarget RevokeTargetOf(const v1::RevokeRequest& request) {
+storage::RevokeTarget RevokeTargetOf(const v1::RevokeRequest& request) {
   switch (request.target_case()) {
     case v1::RevokeRequest::kTokenId:
-      return auth::RevokeTarget::kTokenId;
+      return storage::RevokeTarget::kTokenId;
     case v1::RevokeRequest::kRefreshToken:
-      return auth::RevokeTarget::kRefreshToken;
+      return storage::RevokeTarget::kRefreshToken;
     case v1::RevokeRequest::kSubject:
-      return auth::RevokeTarget::kSubject;
+      return storage::RevokeTarget::kSubject;
     default:
-      return auth::RevokeTarget::kAccessToken;
+      return storage::RevokeTarget::kAccessToken;
   }
 }
 
@@ -211,7 +211,7 @@ void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod m
                                                      v1::RevokeResponse* /*response*/) {
   auto start = Start(RpcMethod::kRevoke);
   const auth::Admission admission = Admit(*context, RpcMethod::kRevoke);
-  const auth::RevokeTarget target = RevokeTargetOf(*request);
+  const storage::RevokeTarget target = RevokeTargetOf(*request);
   absl::StatusOr<core::RevokeParams> params = [&]() -> absl::StatusOr<core::RevokeParams> {
     TOKEND_RETURN_IF_ERROR(admission.status());
     TOKEND_ASSIGN_OR_RETURN(core::RevokeParams parsed, RevokeParamsFromProto(*request));
@@ -221,8 +221,8 @@ void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod m
   }();
   // Token and refresh token text is never audited; a jti or a subject is public.
   std::string public_value;
-  if (target == auth::RevokeTarget::kTokenId) public_value = request->token_id();
-  if (target == auth::RevokeTarget::kSubject) public_value = request->subject();
+  if (target == storage::RevokeTarget::kTokenId) public_value = request->token_id();
+  if (target == storage::RevokeTarget::kSubject) public_value = request->subject();
   if (!params.ok()) {
     Audit(auth::RevokeAuditEvent(admission.caller_id(), target, public_value, request->reason(),
                                  params.status()));

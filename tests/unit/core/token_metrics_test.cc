@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -42,13 +43,45 @@ TEST(TokenMetricsTest, HotPathSeriesExistAtZeroBeforeFirstUse) {
 TEST(TokenMetricsTest, RecordVerifyCountsPerResult) {
   prometheus::Registry registry;
   TokenMetrics metrics(registry);
-  metrics.RecordVerify(0);
-  metrics.RecordVerify(0);
-  metrics.RecordVerify(13);
-  metrics.RecordVerify(99);  // out of range: ignored, never a crash
+  metrics.RecordVerify(InvalidReason::kNone);
+  metrics.RecordVerify(InvalidReason::kNone);
+  metrics.RecordVerify(InvalidReason::kRevoked);
+  metrics.RecordVerify(static_cast<InvalidReason>(99));  // out of range: ignored, never a crash
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "valid"}}), 2.0);
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "revoked"}}), 1.0);
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "expired"}}), 0.0);
+}
+
+TEST(TokenMetricsTest, VerifyResultLabelsAreDerivedFromTheReasonNames) {
+  // The spelling the Prometheus rules and the Grafana dashboard select on.
+  const std::vector<std::string> expected = {
+      "valid",          "malformed",     "too_large",      "algorithm_not_allowed",
+      "unknown_key",    "bad_signature", "wrong_type",     "expired",
+      "not_yet_valid",  "wrong_issuer",  "wrong_audience", "insufficient_scope",
+      "invalid_claims", "revoked"};
+  ASSERT_EQ(expected.size(), kInvalidReasonCount);
+  prometheus::Registry registry;
+  TokenMetrics metrics(registry);
+  for (size_t i = 0; i < kInvalidReasonCount; ++i) {
+    const auto reason = static_cast<InvalidReason>(i);
+    EXPECT_EQ(VerifyResultLabel(reason), expected[i]);
+    metrics.RecordVerify(reason);
+    EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", expected[i]}}), 1.0)
+        << expected[i];
+  }
+}
+
+TEST(TokenMetricsTest, RevocationsAreCountedByWhatTheyNamed) {
+  prometheus::Registry registry;
+  TokenMetrics metrics(registry);
+  metrics.RecordRevocation(storage::RevokeTarget::kSubject);
+  metrics.RecordRevocation(storage::RevokeTarget::kSubject);
+  metrics.RecordRevocation(storage::RevokeTarget::kRefreshToken);
+  metrics.RecordRevocation(static_cast<storage::RevokeTarget>(42));  // ignored, never a crash
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "subject"}}), 2.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "refresh_token"}}), 1.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "access_token"}}), 0.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "token_id"}}), 0.0);
 }
 
 TEST(TokenMetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
