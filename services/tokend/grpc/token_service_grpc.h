@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -10,7 +9,7 @@
 #include "grpcpp/grpcpp.h"
 #include "services/tokend/auth/grpc_access.h"
 #include "services/tokend/core/token_service.h"
-#include "services/tokend/grpc/bounded_executor.h"
+#include "services/tokend/grpc/call_runner.h"
 #include "services/tokend/grpc/rpc_metrics.h"
 #include "tokend/v1/token_service.grpc.pb.h"
 
@@ -26,17 +25,17 @@ namespace tokend::grpc {
 // and run inline on the gRPC callback thread. Calls that may block on PostgreSQL (Issue with a
 // refresh token, Refresh, Revoke) run on a BoundedExecutor sized like the connection pool, and
 // are Finish'ed from there; when its queue is full they answer RESOURCE_EXHAUSTED at once
-// instead of queueing without bound. Every call is counted in grpc_server_started_total,
-// grpc_server_handled_total{grpc_code} and grpc_server_handling_seconds.
+// instead of queueing without bound. Every call is a CallScope: counted in
+// grpc_server_started_total, grpc_server_handled_total{grpc_code} and
+// grpc_server_handling_seconds, and audited (Issue, Refresh, Revoke and the key RPCs) on
+// whichever path it ends.
 // Thread-safe. Shutdown order: Server::Shutdown() first (it waits for the reactors), then
 // this object's Shutdown() or destructor.
 class TokenServiceGrpc final : public v1::TokenService::CallbackService {
  public:
   // Names the caller of an RPC (the client_id recorded with its tokens), or refuses it with
-  // UNAUTHENTICATED / PERMISSION_DENIED. The hook for caller authentication, which is a later
-  // issue: unset, every caller is anonymous (client_id "").
-  using CallerIdentity =
-      std::function<absl::StatusOr<std::string>(const ::grpc::CallbackServerContext&)>;
+  // UNAUTHENTICATED / PERMISSION_DENIED. Unset, every caller is anonymous (client_id "").
+  using CallerIdentity = CallRunner::CallerIdentity;
 
   struct Options {
     int blocking_threads = 8;     // like the database connection pool
@@ -53,6 +52,7 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
     bool key_admin_rpcs = false;
   };
 
+  // `service` and `metrics` must outlive this object.
   TokenServiceGrpc(core::TokenService& service, RpcMetrics& metrics, Options options);
   ~TokenServiceGrpc() override;
 
@@ -86,35 +86,15 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
                                                v1::RemoveSigningKeyResponse* response) override;
 
  private:
-  using Stopwatch = std::chrono::steady_clock;
-
-  absl::StatusOr<std::string> CallerClientId(const ::grpc::CallbackServerContext& context) const;
-  // Identifies the caller and admits it to `method` (access_control, else caller_identity).
-  auth::Admission Admit(const ::grpc::CallbackServerContext& context, RpcMethod method) const;
-  // Writes `event` to the audit trail, when there is one.
-  void Audit(const auth::AuditEvent& event) const;
-  // Finishes the call inline with `status`, recording metrics.
-  ::grpc::ServerUnaryReactor* FinishNow(::grpc::CallbackServerContext* context, RpcMethod method,
-                                        Stopwatch::time_point start, const absl::Status& status);
-  // Runs `work` on the executor and finishes the call from there.
-  ::grpc::ServerUnaryReactor* RunBlocking(::grpc::CallbackServerContext* context, RpcMethod method,
-                                          Stopwatch::time_point start,
-                                          std::function<absl::Status()> work);
-  void Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod method, Stopwatch::time_point start,
-                const absl::Status& status);
-  Stopwatch::time_point Start(RpcMethod method);
   // OK when the caller may administer signing keys (identity accepted, admin RPCs enabled).
-  // `caller` (optional) receives the caller's identity, for the audit trail.
+  // `caller` receives the caller's identity, for the audit trail.
   absl::Status CheckKeyAdmin(const ::grpc::CallbackServerContext& context, RpcMethod method,
-                             std::string* caller = nullptr) const;
+                             std::string* caller) const;
 
   core::TokenService& service_;
-  RpcMetrics& metrics_;
-  CallerIdentity caller_identity_;
-  const auth::GrpcAccessControl* access_control_;  // may be null
-  keys::KeyManager* key_manager_;                  // may be null
+  keys::KeyManager* key_manager_;  // may be null
   bool key_admin_rpcs_;
-  BoundedExecutor executor_;
+  CallRunner runner_;
 };
 
 }  // namespace tokend::grpc
