@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "grpcpp/server_context.h"

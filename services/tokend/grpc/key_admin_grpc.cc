@@ -1,7 +1,4 @@
-// The signing-key administration RPCs of TokenServiceGrpc: the same adapter pattern as the
-// token RPCs (check the request's shape, call keys::KeyManager, map back, ToGrpcStatus), kept in
-// their own file. Who may call them is decided before anything else: the caller identity hook,
-// then --key_admin_rpcs.
+#include "services/tokend/grpc/key_admin_grpc.h"
 
 #include <algorithm>
 #include <string>
@@ -10,7 +7,6 @@
 
 #include "services/tokend/auth/call_audit.h"
 #include "services/tokend/grpc/proto_mapping.h"
-#include "services/tokend/grpc/token_service_grpc.h"
 #include "services/tokend/keys/key_manager.h"
 #include "util/status_macros.h"
 
@@ -58,15 +54,16 @@ void KeyInfoToProto(const keys::KeyInfo& key, v1::SigningKeyInfo* out) {
 
 }  // namespace
 
-absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext& context,
-                                             RpcMethod method, std::string* caller) const {
+KeyAdminGrpc::KeyAdminGrpc(CallRunner& runner, Options options)
+    : runner_(runner), key_manager_(options.key_manager), rpcs_enabled_(options.rpcs_enabled) {}
+
+absl::Status KeyAdminGrpc::CheckAccess(const ::grpc::CallbackServerContext& context,
+                                       RpcMethod method, std::string* caller) const {
   // The caller policy first: admin RPCs are denied unless a policy entry grants them by name.
   const auth::Admission admission = runner_.Admit(context, method);
   *caller = admission.caller_id();
   TOKEND_RETURN_IF_ERROR(admission.status());
-  // Why off by default: these RPCs can take every token out of service (RemoveSigningKey); on a
-  // server without caller policies anyone who reaches the port could call them.
-  if (!key_admin_rpcs_) {
+  if (!rpcs_enabled_) {
     return absl::PermissionDeniedError(
         "signing-key administration over gRPC is disabled (start tokend with --key_admin_rpcs, "
         "or use `tokend keys ...` next to the database)");
@@ -78,12 +75,12 @@ absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext
   return absl::OkStatus();
 }
 
-::grpc::ServerUnaryReactor* TokenServiceGrpc::RotateSigningKey(
+::grpc::ServerUnaryReactor* KeyAdminGrpc::RotateSigningKey(
     ::grpc::CallbackServerContext* context, const v1::RotateSigningKeyRequest* request,
     v1::RotateSigningKeyResponse* response) {
   CallScope call = runner_.Begin(context, RpcMethod::kRotateSigningKey);
   std::string caller;
-  const absl::Status allowed = CheckKeyAdmin(*context, RpcMethod::kRotateSigningKey, &caller);
+  const absl::Status allowed = CheckAccess(*context, RpcMethod::kRotateSigningKey, &caller);
   call.SetAudit([caller](const absl::Status& status) {
     return auth::KeyAuditEvent("rotate", "", caller, status);
   });
@@ -104,12 +101,12 @@ absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext
       });
 }
 
-::grpc::ServerUnaryReactor* TokenServiceGrpc::ListSigningKeys(
+::grpc::ServerUnaryReactor* KeyAdminGrpc::ListSigningKeys(
     ::grpc::CallbackServerContext* context, const v1::ListSigningKeysRequest* /*request*/,
     v1::ListSigningKeysResponse* response) {
   CallScope call = runner_.Begin(context, RpcMethod::kListSigningKeys);
   std::string caller;
-  if (absl::Status allowed = CheckKeyAdmin(*context, RpcMethod::kListSigningKeys, &caller);
+  if (absl::Status allowed = CheckAccess(*context, RpcMethod::kListSigningKeys, &caller);
       !allowed.ok()) {
     return call.Finish(allowed);
   }
@@ -123,12 +120,12 @@ absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext
       });
 }
 
-::grpc::ServerUnaryReactor* TokenServiceGrpc::RemoveSigningKey(
+::grpc::ServerUnaryReactor* KeyAdminGrpc::RemoveSigningKey(
     ::grpc::CallbackServerContext* context, const v1::RemoveSigningKeyRequest* request,
     v1::RemoveSigningKeyResponse* response) {
   CallScope call = runner_.Begin(context, RpcMethod::kRemoveSigningKey);
   std::string caller;
-  absl::Status checked = CheckKeyAdmin(*context, RpcMethod::kRemoveSigningKey, &caller);
+  absl::Status checked = CheckAccess(*context, RpcMethod::kRemoveSigningKey, &caller);
   call.SetAudit([kid = request->kid(), caller](const absl::Status& status) {
     return auth::KeyAuditEvent("remove", kid, caller, status);
   });

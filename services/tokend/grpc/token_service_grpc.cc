@@ -44,12 +44,12 @@ storage::RevokeTarget RevokeTargetOf(const v1::RevokeRequest& request) {
 TokenServiceGrpc::TokenServiceGrpc(core::TokenService& service, RpcMetrics& metrics,
                                    Options options)
     : service_(service),
-      key_manager_(options.key_manager),
-      key_admin_rpcs_(options.key_admin_rpcs),
       runner_(metrics, {.blocking_threads = options.blocking_threads,
                         .blocking_queue = options.blocking_queue,
                         .caller_identity = std::move(options.caller_identity),
-                        .access_control = options.access_control}) {}
+                        .access_control = options.access_control}),
+      key_admin_(runner_,
+                 {.key_manager = options.key_manager, .rpcs_enabled = options.key_admin_rpcs}) {}
 
 TokenServiceGrpc::~TokenServiceGrpc() { Shutdown(); }
 
@@ -170,6 +170,24 @@ void TokenServiceGrpc::Shutdown() { runner_.Shutdown(); }
   response->set_jwks_json(service_.JwksJson());
   ToProtoDuration(service_.jwks_max_age(), response->mutable_max_age());
   return call.Finish(absl::OkStatus());
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::RotateSigningKey(
+    ::grpc::CallbackServerContext* context, const v1::RotateSigningKeyRequest* request,
+    v1::RotateSigningKeyResponse* response) {
+  return key_admin_.RotateSigningKey(context, request, response);
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::ListSigningKeys(
+    ::grpc::CallbackServerContext* context, const v1::ListSigningKeysRequest* request,
+    v1::ListSigningKeysResponse* response) {
+  return key_admin_.ListSigningKeys(context, request, response);
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::RemoveSigningKey(
+    ::grpc::CallbackServerContext* context, const v1::RemoveSigningKeyRequest* request,
+    v1::RemoveSigningKeyResponse* response) {
+  return key_admin_.RemoveSigningKey(context, request, response);
 }
 
 }  // namespace tokend::grpc

@@ -10,12 +10,9 @@
 #include "services/tokend/auth/grpc_access.h"
 #include "services/tokend/core/token_service.h"
 #include "services/tokend/grpc/call_runner.h"
+#include "services/tokend/grpc/key_admin_grpc.h"
 #include "services/tokend/grpc/rpc_metrics.h"
 #include "tokend/v1/token_service.grpc.pb.h"
-
-namespace tokend::keys {
-class KeyManager;
-}
 
 namespace tokend::grpc {
 
@@ -27,8 +24,9 @@ namespace tokend::grpc {
 // are Finish'ed from there; when its queue is full they answer RESOURCE_EXHAUSTED at once
 // instead of queueing without bound. Every call is a CallScope: counted in
 // grpc_server_started_total, grpc_server_handled_total{grpc_code} and
-// grpc_server_handling_seconds, and audited (Issue, Refresh, Revoke and the key RPCs) on
-// whichever path it ends.
+// grpc_server_handling_seconds, and audited (Issue, Refresh, Revoke, key rotation and removal) on
+// whichever path it ends. The signing-key RPCs of the same proto service are KeyAdminGrpc's:
+// this class registers the service and forwards them.
 // Thread-safe. Shutdown order: Server::Shutdown() first (it waits for the reactors), then
 // this object's Shutdown() or destructor.
 class TokenServiceGrpc final : public v1::TokenService::CallbackService {
@@ -74,7 +72,7 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
   ::grpc::ServerUnaryReactor* GetJwks(::grpc::CallbackServerContext* context,
                                       const v1::GetJwksRequest* request,
                                       v1::GetJwksResponse* response) override;
-  // In key_admin_grpc.cc. They block on the key store: run on the executor.
+  // Signing-key administration: forwarded to KeyAdminGrpc.
   ::grpc::ServerUnaryReactor* RotateSigningKey(::grpc::CallbackServerContext* context,
                                                const v1::RotateSigningKeyRequest* request,
                                                v1::RotateSigningKeyResponse* response) override;
@@ -86,15 +84,9 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
                                                v1::RemoveSigningKeyResponse* response) override;
 
  private:
-  // OK when the caller may administer signing keys (identity accepted, admin RPCs enabled).
-  // `caller` receives the caller's identity, for the audit trail.
-  absl::Status CheckKeyAdmin(const ::grpc::CallbackServerContext& context, RpcMethod method,
-                             std::string* caller) const;
-
   core::TokenService& service_;
-  keys::KeyManager* key_manager_;  // may be null
-  bool key_admin_rpcs_;
   CallRunner runner_;
+  KeyAdminGrpc key_admin_;  // uses runner_
 };
 
 }  // namespace tokend::grpc
