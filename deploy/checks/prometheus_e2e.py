@@ -36,7 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 RULES = os.path.join(ROOT, "deploy/prometheus/tokend-alerts.yaml")
 DASHBOARD = os.path.join(ROOT, "deploy/grafana/tokend-dashboard.json")
-# The families services/tokend/metrics/metrics.h registers (histograms as their _count).
+# The families services/tokend/grpc/rpc_metrics.h and services/tokend/core/token_metrics.h
+# register (histograms as their _count).
 FAMILIES = [
     "grpc_server_started_total", "grpc_server_handled_total", "grpc_server_handling_seconds_count",
     "tokend_tokens_issued_total", "tokend_verify_results_total", "tokend_refresh_total",

@@ -82,20 +82,21 @@ absl::StatusOr<IssueGrant> CallPermit::CheckIssue(const IssueFacts& facts) const
   return grant;
 }
 
-absl::StatusOr<std::string> CallPermit::CheckRevoke(RevokeTarget target) const {
+absl::StatusOr<std::string> CallPermit::CheckRevoke(storage::RevokeTarget target) const {
   if (unrestricted_) return caller_.id;
   const bool any = (policy_ != nullptr && policy_->allow_all) ||
                    (rule_ != nullptr && rule_->revoke == RevokeScope::kAny);
   if (any) return std::string();
   // RFC 7009 §2.1: a token may be revoked by the client it was issued to; core checks the
   // token's client_id (a refresh token's owner) against this id. Holding a token is no proof.
-  if (target == RevokeTarget::kAccessToken || target == RevokeTarget::kRefreshToken) {
+  if (target == storage::RevokeTarget::kAccessToken ||
+      target == storage::RevokeTarget::kRefreshToken) {
     return caller_.id;
   }
   // A bare jti or a subject names tokens whose owner cannot be checked.
   return Deny(DenyReason::kRevokeScope,
-              target == RevokeTarget::kSubject ? "revoke every token of a subject"
-                                               : "revoke a token by its id",
+              target == storage::RevokeTarget::kSubject ? "revoke every token of a subject"
+                                                        : "revoke a token by its id",
               "revoke: any");
 }
 

@@ -14,6 +14,7 @@
 #include "services/tokend/auth/policy.h"
 #include "services/tokend/auth/policy_watcher.h"
 #include "services/tokend/auth/rate_limiter.h"
+#include "storage/revocation.h"
 
 namespace tokend::auth {
 
@@ -33,9 +34,6 @@ struct IssueGrant {
   // the token is then minted with max_ttl rather than refused.
   std::optional<absl::Duration> ttl;
 };
-
-// What a Revoke request names.
-enum class RevokeTarget { kAccessToken, kTokenId, kRefreshToken, kSubject };
 
 // What one admitted call may do: the caller and the policy snapshot it was admitted under, so
 // the checks that follow (CheckIssue, CheckRevoke) use the same policy even across a reload.
@@ -59,7 +57,7 @@ class CallPermit {
   // not matter (revoke: any, or a refresh token — whoever holds one may revoke it, RFC 7009),
   // else the caller's identity (revoke: own, for access tokens). PERMISSION_DENIED for a
   // token id or subject without revoke: any (their owner cannot be checked).
-  absl::StatusOr<std::string> CheckRevoke(RevokeTarget target) const;
+  absl::StatusOr<std::string> CheckRevoke(storage::RevokeTarget target) const;
 
  private:
   friend class Authorizer;

@@ -4,20 +4,6 @@
 
 namespace tokend::auth {
 
-std::string_view RevokeTargetName(RevokeTarget target) {
-  switch (target) {
-    case RevokeTarget::kAccessToken:
-      return "access_token";
-    case RevokeTarget::kTokenId:
-      return "token_id";
-    case RevokeTarget::kRefreshToken:
-      return "refresh_token";
-    case RevokeTarget::kSubject:
-      return "subject";
-  }
-  return "unknown";
-}
-
 AuditEvent IssueAuditEvent(std::string_view caller, const IssueFacts& facts,
                            const absl::Status& status, std::string_view jti) {
   AuditEvent event;
@@ -54,16 +40,16 @@ AuditEvent RefreshAuditEvent(std::string_view caller, const absl::Status& status
   return event;
 }
 
-AuditEvent RevokeAuditEvent(std::string_view caller, RevokeTarget target,
+AuditEvent RevokeAuditEvent(std::string_view caller, storage::RevokeTarget target,
                             std::string_view public_value, std::string_view client_reason,
                             const absl::Status& status) {
   AuditEvent event;
   event.event = "revoke";
   event.caller = std::string(caller);
-  if (target == RevokeTarget::kSubject) event.subject = std::string(public_value);
-  if (target == RevokeTarget::kTokenId) event.jti = std::string(public_value);
+  if (target == storage::RevokeTarget::kSubject) event.subject = std::string(public_value);
+  if (target == storage::RevokeTarget::kTokenId) event.jti = std::string(public_value);
   SetAuditStatus(status, event);
-  event.extra.emplace_back("target", std::string(RevokeTargetName(target)));
+  event.extra.emplace_back("target", std::string(storage::RevokeTargetName(target)));
   if (!client_reason.empty()) {
     event.extra.emplace_back("revoke_reason", RedactLongTokens(client_reason));
   }

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "services/tokend/auth/audit_log.h"
 #include "services/tokend/auth/authorizer.h"
+#include "storage/revocation.h"
 
 namespace tokend::auth {
 
@@ -22,10 +23,11 @@ AuditEvent RefreshAuditEvent(std::string_view caller, const absl::Status& status
                              std::string_view subject, const std::vector<std::string>& audiences,
                              const std::vector<std::string>& scopes, std::string_view jti);
 
-// A Revoke call. `public_value` is the jti or subject for those targets; pass an empty string
-// for access and refresh tokens (their text is never audited). `client_reason` is the free
-// text the client sent, redacted with RedactLongTokens.
-AuditEvent RevokeAuditEvent(std::string_view caller, RevokeTarget target,
+// A Revoke call, its "target" field storage::RevokeTargetName(target). `public_value` is the
+// jti or subject for those targets; pass an empty string for access and refresh tokens (their
+// text is never audited). `client_reason` is the free text the client sent, redacted with
+// RedactLongTokens.
+AuditEvent RevokeAuditEvent(std::string_view caller, storage::RevokeTarget target,
                             std::string_view public_value, std::string_view client_reason,
                             const absl::Status& status);
 
@@ -38,7 +40,5 @@ AuditEvent RefreshReuseAuditEvent(std::string_view presenter, std::string_view o
 // is public; the key never reaches this function.
 AuditEvent KeyAuditEvent(std::string_view action, std::string_view kid, std::string_view caller,
                          const absl::Status& status);
-
-std::string_view RevokeTargetName(RevokeTarget target);  // "access_token", "token_id", ...
 
 }  // namespace tokend::auth

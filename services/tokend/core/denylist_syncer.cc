@@ -4,14 +4,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/core/token_metrics.h"
 #include "util/log.h"
 
 namespace tokend::core {
 
 DenylistSyncer::DenylistSyncer(Denylist& denylist, storage::TokenStore& store,
                                storage::RevocationFeed& feed, const util::Clock& clock,
-                               metrics::Metrics& metrics, Options options,
+                               TokenMetrics& metrics, Options options,
                                std::unique_ptr<util::LoopWaiter> waiter)
     : denylist_(denylist),
       store_(store),

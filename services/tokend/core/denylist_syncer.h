@@ -11,11 +11,9 @@
 #include "util/background_loop.h"
 #include "util/clock.h"
 
-namespace tokend::metrics {
-struct Metrics;
-}
-
 namespace tokend::core {
+
+class TokenMetrics;
 
 // Keeps a Denylist in step with the store: a full reload at Start() and every reload_interval,
 // plus the RevocationFeed's events in between (applied at once; a gap triggers a reload).
@@ -37,7 +35,7 @@ class DenylistSyncer {
 
   // `waiter` paces the reload thread (tests inject one); null: real time.
   DenylistSyncer(Denylist& denylist, storage::TokenStore& store, storage::RevocationFeed& feed,
-                 const util::Clock& clock, metrics::Metrics& metrics, Options options,
+                 const util::Clock& clock, TokenMetrics& metrics, Options options,
                  std::unique_ptr<util::LoopWaiter> waiter = nullptr);
   DenylistSyncer(const DenylistSyncer&) = delete;
   DenylistSyncer& operator=(const DenylistSyncer&) = delete;
@@ -69,7 +67,7 @@ class DenylistSyncer {
   storage::TokenStore& store_;
   storage::RevocationFeed& feed_;
   const util::Clock& clock_;
-  metrics::Metrics& metrics_;
+  TokenMetrics& metrics_;
   const Options options_;
 
   absl::Mutex reload_mu_;                                   // one full reload at a time

@@ -14,8 +14,8 @@
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/refresh_tokens.h"
 #include "services/tokend/core/request_validation.h"
+#include "services/tokend/core/token_metrics.h"
 #include "services/tokend/keys/key_ring.h"
-#include "services/tokend/metrics/metrics.h"
 #include "storage/rotation_decision.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -75,20 +75,6 @@ ServiceConfig CheckedConfig(ServiceConfig config) {
 // Seconds precision, as in the exp claim.
 absl::Time TruncateToSeconds(absl::Time t) { return absl::FromUnixSeconds(absl::ToUnixSeconds(t)); }
 
-metrics::RevokeKind ToMetricKind(RevokeParams::Target target) {
-  switch (target) {
-    case RevokeParams::Target::kAccessToken:
-      return metrics::RevokeKind::kAccessToken;
-    case RevokeParams::Target::kTokenId:
-      return metrics::RevokeKind::kTokenId;
-    case RevokeParams::Target::kRefreshToken:
-      return metrics::RevokeKind::kRefreshToken;
-    case RevokeParams::Target::kSubject:
-      return metrics::RevokeKind::kSubject;
-  }
-  return metrics::RevokeKind::kTokenId;
-}
-
 }  // namespace
 
 absl::Status TokenService::ValidateConfig(const ServiceConfig& config) {
@@ -119,7 +105,7 @@ absl::Status TokenService::ValidateConfig(const ServiceConfig& config) {
 
 TokenService::TokenService(ServiceConfig config, keys::KeyRing& key_ring,
                            storage::TokenStore& store, Denylist& denylist, const util::Clock& clock,
-                           metrics::Metrics& metrics)
+                           TokenMetrics& metrics)
     : config_(CheckedConfig(std::move(config))),
       key_ring_(key_ring),
       store_(store),
@@ -208,7 +194,7 @@ absl::StatusOr<IssuedTokens> TokenService::Issue(const IssueParams& params) {
                             MintAccessToken(params.subject, params.audiences, scopes,
                                             params.custom_claims_json, params.client_id,
                                             /*session_id=*/"", now, ttl));
-    metrics_.RecordIssued(metrics::TokenKind::kAccess);
+    metrics_.RecordIssued(TokenKind::kAccess);
     return out;
   }
 
@@ -234,8 +220,8 @@ absl::StatusOr<IssuedTokens> TokenService::Issue(const IssueParams& params) {
 
   out.refresh_token = std::string(refresh_token.ExposeSecret());
   out.refresh_expires_at = record.expires_at;
-  metrics_.RecordIssued(metrics::TokenKind::kAccess);
-  metrics_.RecordIssued(metrics::TokenKind::kRefresh);
+  metrics_.RecordIssued(TokenKind::kAccess);
+  metrics_.RecordIssued(TokenKind::kRefresh);
   return out;
 }
 
@@ -271,7 +257,7 @@ absl::StatusOr<VerifyOutcome> TokenService::Verify(const VerifyParams& params) c
   } else {
     outcome.token = *std::move(verified);
   }
-  metrics_.RecordVerify(static_cast<size_t>(outcome.reason));
+  metrics_.RecordVerify(outcome.reason);
   return outcome;
 }
 
@@ -357,9 +343,9 @@ absl::StatusOr<IssuedTokens> TokenService::AnswerRefresh(const RefreshParams& pa
   out.refresh_token = std::string(rotation.child_token.ExposeSecret());
   // For a grace retry: the child the first call stored, with that call's time.
   out.refresh_expires_at = result.child->expires_at;
-  metrics_.RecordIssued(metrics::TokenKind::kAccess);
+  metrics_.RecordIssued(TokenKind::kAccess);
   if (result.outcome == storage::RotateOutcome::kRotated) {
-    metrics_.RecordIssued(metrics::TokenKind::kRefresh);
+    metrics_.RecordIssued(TokenKind::kRefresh);
   }
   return out;
 }
@@ -433,13 +419,13 @@ absl::Status TokenService::Revoke(const RevokeParams& params) {
 
   absl::Status status;
   switch (params.target) {
-    case RevokeParams::Target::kAccessToken:
+    case storage::RevokeTarget::kAccessToken:
       status = RevokeAccessToken(params, now);
       break;
-    case RevokeParams::Target::kRefreshToken:
+    case storage::RevokeTarget::kRefreshToken:
       status = RevokeRefreshToken(params, now);
       break;
-    case RevokeParams::Target::kTokenId: {
+    case storage::RevokeTarget::kTokenId: {
       if (params.value.size() > RequestLimits::kMaxSubjectBytes || !IsPrintableUtf8(params.value)) {
         return absl::InvalidArgumentError("token_id must be at most 256 bytes of printable text");
       }
@@ -453,7 +439,7 @@ absl::Status TokenService::Revoke(const RevokeParams& params) {
       status = StoreAndApply(revocation);
       break;
     }
-    case RevokeParams::Target::kSubject: {
+    case storage::RevokeTarget::kSubject: {
       TOKEND_RETURN_IF_ERROR(ValidateSubject(params.value));
       Revocation revocation;
       revocation.kind = Revocation::Kind::kSubject;
@@ -467,7 +453,7 @@ absl::Status TokenService::Revoke(const RevokeParams& params) {
       break;
     }
   }
-  if (status.ok()) metrics_.RecordRevocation(ToMetricKind(params.target));
+  if (status.ok()) metrics_.RecordRevocation(params.target);
   return status;
 }
 

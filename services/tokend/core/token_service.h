@@ -10,105 +10,19 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "jwt/secret_data.h"
-#include "jwt/verified_jwt.h"
 #include "jwt/verifier.h"
-#include "jwt/verify_error.h"
+#include "services/tokend/core/token_types.h"
 #include "storage/token_store.h"
 #include "util/clock.h"
 
 namespace tokend::keys {
 class KeyRing;
 }
-namespace tokend::metrics {
-struct Metrics;
-}
 
 namespace tokend::core {
 
 class Denylist;
-
-// --- Domain requests and answers of the token service, free of protobuf and gRPC types. ---
-
-struct IssueParams {
-  std::string subject;
-  std::vector<std::string> audiences;
-  std::vector<std::string> scopes;
-  std::string custom_claims_json;     // "{...}" or empty
-  std::optional<absl::Duration> ttl;  // nullopt: the configured default
-  bool include_refresh_token = false;
-  std::string client_id;  // the caller's identity (empty until caller auth exists)
-};
-
-struct IssuedTokens {
-  std::string access_token;
-  std::string token_id;
-  absl::Time expires_at;      // the exp claim (whole seconds)
-  std::string refresh_token;  // empty unless requested / refreshed
-  absl::Time refresh_expires_at;
-  // What the access token says, for the audit trail (public claims, never token text).
-  std::string subject;
-  std::vector<std::string> audiences;
-  std::vector<std::string> scopes;
-};
-
-struct VerifyParams {
-  std::string access_token;
-  std::string audience;
-  std::vector<std::string> required_scopes;
-};
-
-// Why a token is not valid: a jwt::VerifyError or REVOKED.
-enum class InvalidReason {
-  kNone,
-  kMalformed,
-  kTooLarge,
-  kAlgorithmNotAllowed,
-  kUnknownKey,
-  kBadSignature,
-  kWrongType,
-  kExpired,
-  kNotYetValid,
-  kWrongIssuer,
-  kWrongAudience,
-  kInsufficientScope,
-  kInvalidClaims,
-  kRevoked,
-};
-
-std::string_view InvalidReasonName(InvalidReason reason);            // "MALFORMED", ..., "REVOKED"
-InvalidReason InvalidReasonFromVerifyError(jwt::VerifyError error);  // 1:1
-
-struct VerifyOutcome {
-  InvalidReason reason = InvalidReason::kNone;  // kNone: valid
-  std::optional<jwt::VerifiedJwt> token;        // set when valid
-  bool valid() const { return reason == InvalidReason::kNone; }
-};
-
-struct RefreshParams {
-  std::string refresh_token;
-  std::vector<std::string> scopes;  // empty: the family's scopes; else a subset
-  std::string client_id;
-};
-
-struct RevokeParams {
-  enum class Target { kAccessToken, kTokenId, kRefreshToken, kSubject };
-  Target target = Target::kTokenId;
-  std::string value;
-  std::string reason;
-  std::string client_id;
-};
-
-// A refresh token came back after it was spent (outside the grace window): whoever holds it
-// may be an attacker, so its whole family was revoked. Reported to an observer (the audit
-// log); public identifiers only.
-struct RefreshReuseEvent {
-  std::string family_id;
-  std::string subject;
-  std::string owner_client_id;      // the client the family was issued to
-  std::string presenter_client_id;  // the client that presented the spent token
-};
-
-// --- The service. ---
+class TokenMetrics;
 
 struct ServiceConfig {
   std::string issuer = "tokend";
@@ -145,7 +59,7 @@ class TokenService {
   // Aborts on a config ValidateConfig rejects (a startup invariant). All references must
   // outlive the service.
   TokenService(ServiceConfig config, keys::KeyRing& key_ring, storage::TokenStore& store,
-               Denylist& denylist, const util::Clock& clock, metrics::Metrics& metrics);
+               Denylist& denylist, const util::Clock& clock, TokenMetrics& metrics);
   TokenService(const TokenService&) = delete;
   TokenService& operator=(const TokenService&) = delete;
 
@@ -206,7 +120,7 @@ class TokenService {
   storage::TokenStore& store_;
   Denylist& denylist_;
   const util::Clock& clock_;
-  metrics::Metrics& metrics_;
+  TokenMetrics& metrics_;
   jwt::JwtVerifier verifier_;
 };
 

@@ -1,7 +1,4 @@
-// The signing-key administration RPCs of TokenServiceGrpc: the same adapter pattern as the
-// token RPCs (check the request's shape, call keys::KeyManager, map back, ToGrpcStatus), kept in
-// their own file. Who may call them is decided before anything else: the caller identity hook,
-// then --key_admin_rpcs.
+#include "services/tokend/grpc/key_admin_grpc.h"
 
 #include <algorithm>
 #include <string>
@@ -10,14 +7,11 @@
 
 #include "services/tokend/auth/call_audit.h"
 #include "services/tokend/grpc/proto_mapping.h"
-#include "services/tokend/grpc/token_service_grpc.h"
 #include "services/tokend/keys/key_manager.h"
 #include "util/status_macros.h"
 
 namespace tokend::grpc {
 namespace {
-
-using metrics::RpcMethod;
 
 constexpr size_t kMaxKidBytes = 256;
 constexpr size_t kMaxReasonBytes = 512;
@@ -60,15 +54,16 @@ void KeyInfoToProto(const keys::KeyInfo& key, v1::SigningKeyInfo* out) {
 
 }  // namespace
 
-absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext& context,
-                                             RpcMethod method, std::string* caller) const {
+KeyAdminGrpc::KeyAdminGrpc(CallRunner& runner, Options options)
+    : runner_(runner), key_manager_(options.key_manager), rpcs_enabled_(options.rpcs_enabled) {}
+
+absl::Status KeyAdminGrpc::CheckAccess(const ::grpc::CallbackServerContext& context,
+                                       RpcMethod method, std::string* caller) const {
   // The caller policy first: admin RPCs are denied unless a policy entry grants them by name.
-  const auth::Admission admission = Admit(context, method);
-  if (caller != nullptr) *caller = admission.caller_id();
+  const auth::Admission admission = runner_.Admit(context, method);
+  *caller = admission.caller_id();
   TOKEND_RETURN_IF_ERROR(admission.status());
-  // Why off by default: these RPCs can take every token out of service (RemoveSigningKey); on a
-  // server without caller policies anyone who reaches the port could call them.
-  if (!key_admin_rpcs_) {
+  if (!rpcs_enabled_) {
     return absl::PermissionDeniedError(
         "signing-key administration over gRPC is disabled (start tokend with --key_admin_rpcs, "
         "or use `tokend keys ...` next to the database)");
@@ -80,25 +75,25 @@ absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext
   return absl::OkStatus();
 }
 
-::grpc::ServerUnaryReactor* TokenServiceGrpc::RotateSigningKey(
+::grpc::ServerUnaryReactor* KeyAdminGrpc::RotateSigningKey(
     ::grpc::CallbackServerContext* context, const v1::RotateSigningKeyRequest* request,
     v1::RotateSigningKeyResponse* response) {
-  auto start = Start(RpcMethod::kRotateSigningKey);
+  CallScope call = runner_.Begin(context, RpcMethod::kRotateSigningKey);
   std::string caller;
-  if (absl::Status allowed = CheckKeyAdmin(*context, RpcMethod::kRotateSigningKey, &caller);
-      !allowed.ok()) {
-    Audit(auth::KeyAuditEvent("rotate", "", caller, allowed));
-    return FinishNow(context, RpcMethod::kRotateSigningKey, start, allowed);
-  }
+  const absl::Status allowed = CheckAccess(*context, RpcMethod::kRotateSigningKey, &caller);
+  call.SetAudit([caller](const absl::Status& status) {
+    return auth::KeyAuditEvent("rotate", "", caller, status);
+  });
+  if (!allowed.ok()) return call.Finish(allowed);
   const keys::RotateMode mode =
       request->immediate() ? keys::RotateMode::kImmediate : keys::RotateMode::kPublishFirst;
-  return RunBlocking(
-      context, RpcMethod::kRotateSigningKey, start,
-      [this, response, mode, caller = std::move(caller)]() -> absl::Status {
-        absl::StatusOr<keys::RotateOutcome> rotated = key_manager_->RotateNow(mode);
-        Audit(auth::KeyAuditEvent("rotate", rotated.ok() ? rotated->kid : std::string(), caller,
-                                  rotated.status()));
-        TOKEND_ASSIGN_OR_RETURN(keys::RotateOutcome outcome, std::move(rotated));
+  return runner_.RunBlocking(
+      std::move(call),
+      [this, response, mode, caller = std::move(caller)](CallScope& call) -> absl::Status {
+        TOKEND_ASSIGN_OR_RETURN(keys::RotateOutcome outcome, key_manager_->RotateNow(mode));
+        call.SetAudit([caller, kid = outcome.kid](const absl::Status& status) {
+          return auth::KeyAuditEvent("rotate", kid, caller, status);
+        });
         response->set_kid(outcome.kid);
         ToProtoTimestamp(outcome.activates_at, response->mutable_activates_at());
         response->set_rotated_now(outcome.rotated_now);
@@ -106,15 +101,17 @@ absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext
       });
 }
 
-::grpc::ServerUnaryReactor* TokenServiceGrpc::ListSigningKeys(
+::grpc::ServerUnaryReactor* KeyAdminGrpc::ListSigningKeys(
     ::grpc::CallbackServerContext* context, const v1::ListSigningKeysRequest* /*request*/,
     v1::ListSigningKeysResponse* response) {
-  auto start = Start(RpcMethod::kListSigningKeys);
-  if (absl::Status allowed = CheckKeyAdmin(*context, RpcMethod::kListSigningKeys); !allowed.ok()) {
-    return FinishNow(context, RpcMethod::kListSigningKeys, start, allowed);
+  CallScope call = runner_.Begin(context, RpcMethod::kListSigningKeys);
+  std::string caller;
+  if (absl::Status allowed = CheckAccess(*context, RpcMethod::kListSigningKeys, &caller);
+      !allowed.ok()) {
+    return call.Finish(allowed);
   }
-  return RunBlocking(
-      context, RpcMethod::kListSigningKeys, start, [this, response]() -> absl::Status {
+  return runner_.RunBlocking(
+      std::move(call), [this, response](CallScope& /*call*/) -> absl::Status {
         TOKEND_ASSIGN_OR_RETURN(std::vector<keys::KeyInfo> keys, key_manager_->ListKeys());
         for (const keys::KeyInfo& key : keys) {
           KeyInfoToProto(key, response->add_keys());
@@ -123,41 +120,39 @@ absl::Status TokenServiceGrpc::CheckKeyAdmin(const ::grpc::CallbackServerContext
       });
 }
 
-::grpc::ServerUnaryReactor* TokenServiceGrpc::RemoveSigningKey(
+::grpc::ServerUnaryReactor* KeyAdminGrpc::RemoveSigningKey(
     ::grpc::CallbackServerContext* context, const v1::RemoveSigningKeyRequest* request,
     v1::RemoveSigningKeyResponse* response) {
-  auto start = Start(RpcMethod::kRemoveSigningKey);
+  CallScope call = runner_.Begin(context, RpcMethod::kRemoveSigningKey);
   std::string caller;
-  absl::Status status = CheckKeyAdmin(*context, RpcMethod::kRemoveSigningKey, &caller);
-  if (status.ok() && (request->kid().empty() || request->kid().size() > kMaxKidBytes)) {
-    status = absl::InvalidArgumentError("kid is required (at most 256 bytes)");
+  absl::Status checked = CheckAccess(*context, RpcMethod::kRemoveSigningKey, &caller);
+  call.SetAudit([kid = request->kid(), caller](const absl::Status& status) {
+    return auth::KeyAuditEvent("remove", kid, caller, status);
+  });
+  if (checked.ok() && (request->kid().empty() || request->kid().size() > kMaxKidBytes)) {
+    checked = absl::InvalidArgumentError("kid is required (at most 256 bytes)");
   }
-  if (status.ok() && request->reason().size() > kMaxReasonBytes) {
-    status = absl::InvalidArgumentError("reason is longer than 512 bytes");
+  if (checked.ok() && request->reason().size() > kMaxReasonBytes) {
+    checked = absl::InvalidArgumentError("reason is longer than 512 bytes");
   }
   // Why: the reason is logged and stored; control characters could forge log lines.
   const auto has_control = [](const std::string& text) {
     return std::any_of(text.begin(), text.end(),
                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
   };
-  if (status.ok() && (has_control(request->kid()) || has_control(request->reason()))) {
-    status = absl::InvalidArgumentError("kid and reason must not contain control characters");
+  if (checked.ok() && (has_control(request->kid()) || has_control(request->reason()))) {
+    checked = absl::InvalidArgumentError("kid and reason must not contain control characters");
   }
-  if (!status.ok()) {
-    Audit(auth::KeyAuditEvent("remove", request->kid(), caller, status));
-    return FinishNow(context, RpcMethod::kRemoveSigningKey, start, status);
-  }
-  return RunBlocking(
-      context, RpcMethod::kRemoveSigningKey, start,
-      [this, response, kid = request->kid(), reason = request->reason(),
-       caller = std::move(caller)]() -> absl::Status {
-        absl::StatusOr<storage::KeyRemovalResult> result = key_manager_->RemoveKey(kid, reason);
-        Audit(auth::KeyAuditEvent("remove", kid, caller, result.status()));
-        TOKEND_ASSIGN_OR_RETURN(storage::KeyRemovalResult removed, std::move(result));
-        response->set_previous_state(StateToProto(removed.previous_state));
-        response->set_new_active_kid(removed.new_active_kid);
-        return absl::OkStatus();
-      });
+  if (!checked.ok()) return call.Finish(checked);
+  return runner_.RunBlocking(std::move(call),
+                             [this, response, kid = request->kid(),
+                              reason = request->reason()](CallScope& /*call*/) -> absl::Status {
+                               TOKEND_ASSIGN_OR_RETURN(storage::KeyRemovalResult removed,
+                                                       key_manager_->RemoveKey(kid, reason));
+                               response->set_previous_state(StateToProto(removed.previous_state));
+                               response->set_new_active_kid(removed.new_active_kid);
+                               return absl::OkStatus();
+                             });
 }
 
 }  // namespace tokend::grpc

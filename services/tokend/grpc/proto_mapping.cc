@@ -166,19 +166,19 @@ absl::StatusOr<core::RevokeParams> RevokeParamsFromProto(const v1::RevokeRequest
   core::RevokeParams params;
   switch (request.target_case()) {
     case v1::RevokeRequest::kAccessToken:
-      params.target = core::RevokeParams::Target::kAccessToken;
+      params.target = storage::RevokeTarget::kAccessToken;
       params.value = request.access_token();
       break;
     case v1::RevokeRequest::kTokenId:
-      params.target = core::RevokeParams::Target::kTokenId;
+      params.target = storage::RevokeTarget::kTokenId;
       params.value = request.token_id();
       break;
     case v1::RevokeRequest::kRefreshToken:
-      params.target = core::RevokeParams::Target::kRefreshToken;
+      params.target = storage::RevokeTarget::kRefreshToken;
       params.value = request.refresh_token();
       break;
     case v1::RevokeRequest::kSubject:
-      params.target = core::RevokeParams::Target::kSubject;
+      params.target = storage::RevokeTarget::kSubject;
       params.value = request.subject();
       break;
     case v1::RevokeRequest::TARGET_NOT_SET:

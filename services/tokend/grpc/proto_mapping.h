@@ -5,7 +5,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "services/tokend/core/token_service.h"
+#include "services/tokend/core/token_types.h"
 #include "tokend/v1/token_service.pb.h"
 
 namespace tokend::grpc {

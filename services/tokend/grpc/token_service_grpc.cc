@@ -8,12 +8,9 @@
 #include "google/protobuf/duration.pb.h"
 #include "services/tokend/auth/call_audit.h"
 #include "services/tokend/grpc/proto_mapping.h"
-#include "services/tokend/grpc/status_conversion.h"
 #include "util/status_macros.h"
 
 namespace tokend::grpc {
-
-using metrics::RpcMethod;
 
 namespace {
 
@@ -29,109 +26,40 @@ auth::IssueFacts IssueFactsFromProto(const v1::IssueRequest& request) {
   return facts;
 }
 
-auth::RevokeTarget RevokeTargetOf(const v1::RevokeRequest& request) {
+storage::RevokeTarget RevokeTargetOf(const v1::RevokeRequest& request) {
   switch (request.target_case()) {
     case v1::RevokeRequest::kTokenId:
-      return auth::RevokeTarget::kTokenId;
+      return storage::RevokeTarget::kTokenId;
     case v1::RevokeRequest::kRefreshToken:
-      return auth::RevokeTarget::kRefreshToken;
+      return storage::RevokeTarget::kRefreshToken;
     case v1::RevokeRequest::kSubject:
-      return auth::RevokeTarget::kSubject;
+      return storage::RevokeTarget::kSubject;
     default:
-      return auth::RevokeTarget::kAccessToken;
+      return storage::RevokeTarget::kAccessToken;
   }
 }
 
 }  // namespace
 
-TokenServiceGrpc::TokenServiceGrpc(core::TokenService& service, metrics::Metrics& metrics,
+TokenServiceGrpc::TokenServiceGrpc(core::TokenService& service, RpcMetrics& metrics,
                                    Options options)
     : service_(service),
-      metrics_(metrics),
-      caller_identity_(std::move(options.caller_identity)),
-      access_control_(options.access_control),
-      key_manager_(options.key_manager),
-      key_admin_rpcs_(options.key_admin_rpcs),
-      executor_(options.blocking_threads, options.blocking_queue) {}
+      runner_(metrics, {.blocking_threads = options.blocking_threads,
+                        .blocking_queue = options.blocking_queue,
+                        .caller_identity = std::move(options.caller_identity),
+                        .access_control = options.access_control}),
+      key_admin_(runner_,
+                 {.key_manager = options.key_manager, .rpcs_enabled = options.key_admin_rpcs}) {}
 
 TokenServiceGrpc::~TokenServiceGrpc() { Shutdown(); }
 
-void TokenServiceGrpc::Shutdown() { executor_.Shutdown(); }
-
-absl::StatusOr<std::string> TokenServiceGrpc::CallerClientId(
-    const ::grpc::CallbackServerContext& context) const {
-  if (!caller_identity_) return std::string();
-  return caller_identity_(context);
-}
-
-auth::Admission TokenServiceGrpc::Admit(const ::grpc::CallbackServerContext& context,
-                                        RpcMethod method) const {
-  if (access_control_ != nullptr) {
-    std::string full_method = "/";
-    full_method.append(v1::TokenService::service_full_name());
-    full_method.append("/");
-    full_method.append(metrics::RpcMethodName(method));
-    return access_control_->Admit(context, full_method);
-  }
-  absl::StatusOr<std::string> client_id = CallerClientId(context);
-  if (!client_id.ok()) return auth::Admission::Refused(client_id.status(), std::string());
-  return auth::Admission::Admitted(auth::CallPermit::Unrestricted(*std::move(client_id)));
-}
-
-void TokenServiceGrpc::Audit(const auth::AuditEvent& event) const {
-  if (access_control_ != nullptr) access_control_->Audit(event);
-}
-
-TokenServiceGrpc::Stopwatch::time_point TokenServiceGrpc::Start(RpcMethod method) {
-  metrics_.RpcStarted(method);
-  return Stopwatch::now();
-}
-
-void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod method,
-                                Stopwatch::time_point start, const absl::Status& status) {
-  ::grpc::Status grpc_status = ToGrpcStatus(status, metrics::RpcMethodName(method));
-  double seconds = std::chrono::duration<double>(Stopwatch::now() - start).count();
-  metrics_.ObserveRpc(method, static_cast<int>(status.code()), seconds);
-  reactor->Finish(grpc_status);
-}
-
-::grpc::ServerUnaryReactor* TokenServiceGrpc::FinishNow(::grpc::CallbackServerContext* context,
-                                                        RpcMethod method,
-                                                        Stopwatch::time_point start,
-                                                        const absl::Status& status) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Complete(reactor, method, start, status);
-  return reactor;
-}
-
-::grpc::ServerUnaryReactor* TokenServiceGrpc::RunBlocking(::grpc::CallbackServerContext* context,
-                                                          RpcMethod method,
-                                                          Stopwatch::time_point start,
-                                                          std::function<absl::Status()> work) {
-  ::grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // The context, request and response stay valid until Finish: the task may use them.
-  bool accepted =
-      executor_.TrySubmit([this, reactor, context, method, start, work = std::move(work)] {
-        // A call whose client gave up (or whose deadline passed) while queued is not worth a
-        // database round trip.
-        absl::Status status =
-            context->IsCancelled()
-                ? absl::CancelledError("call cancelled while waiting for a worker")
-                : work();
-        Complete(reactor, method, start, status);
-      });
-  if (!accepted) {
-    Complete(reactor, method, start,
-             absl::ResourceExhaustedError("too many calls waiting for the database; retry later"));
-  }
-  return reactor;
-}
+void TokenServiceGrpc::Shutdown() { runner_.Shutdown(); }
 
 ::grpc::ServerUnaryReactor* TokenServiceGrpc::Issue(::grpc::CallbackServerContext* context,
                                                     const v1::IssueRequest* request,
                                                     v1::TokenResponse* response) {
-  auto start = Start(RpcMethod::kIssue);
-  const auth::Admission admission = Admit(*context, RpcMethod::kIssue);
+  CallScope call = runner_.Begin(context, RpcMethod::kIssue);
+  const auth::Admission admission = runner_.Admit(*context, RpcMethod::kIssue);
   auth::IssueFacts facts = IssueFactsFromProto(*request);
   absl::StatusOr<core::IssueParams> params = [&]() -> absl::StatusOr<core::IssueParams> {
     TOKEND_RETURN_IF_ERROR(admission.status());
@@ -142,44 +70,42 @@ void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod m
     parsed.client_id = admission.permit().client_id();
     return parsed;
   }();
-  if (!params.ok()) {
-    Audit(auth::IssueAuditEvent(admission.caller_id(), facts, params.status(), ""));
-    return FinishNow(context, RpcMethod::kIssue, start, params.status());
-  }
+  call.SetAudit([caller = admission.caller_id(), facts](const absl::Status& status) {
+    return auth::IssueAuditEvent(caller, facts, status, "");
+  });
+  if (!params.ok()) return call.Finish(params.status());
   auto issue = [this, response, params = *std::move(params), caller = admission.caller_id(),
-                facts = std::move(facts)]() -> absl::Status {
-    absl::StatusOr<core::IssuedTokens> tokens = service_.Issue(params);
-    Audit(auth::IssueAuditEvent(caller, facts, tokens.status(),
-                                tokens.ok() ? tokens->token_id : std::string()));
-    TOKEND_RETURN_IF_ERROR(tokens.status());
-    TokenResponseFromDomain(*tokens, response);
+                facts = std::move(facts)](CallScope& call) -> absl::Status {
+    TOKEND_ASSIGN_OR_RETURN(core::IssuedTokens tokens, service_.Issue(params));
+    call.SetAudit([caller, facts, jti = tokens.token_id](const absl::Status& status) {
+      return auth::IssueAuditEvent(caller, facts, status, jti);
+    });
+    TokenResponseFromDomain(tokens, response);
     return absl::OkStatus();
   };
   // Only a refresh token needs the database; a bare access token is signed inline.
-  if (request->include_refresh_token()) {
-    return RunBlocking(context, RpcMethod::kIssue, start, std::move(issue));
-  }
-  return FinishNow(context, RpcMethod::kIssue, start, issue());
+  if (request->include_refresh_token())
+    return runner_.RunBlocking(std::move(call), std::move(issue));
+  return call.Finish(issue(call));
 }
 
 ::grpc::ServerUnaryReactor* TokenServiceGrpc::Verify(::grpc::CallbackServerContext* context,
                                                      const v1::VerifyRequest* request,
                                                      v1::VerifyResponse* response) {
-  auto start = Start(RpcMethod::kVerify);
-  absl::Status status = [&]() -> absl::Status {
-    TOKEND_RETURN_IF_ERROR(Admit(*context, RpcMethod::kVerify).status());
+  CallScope call = runner_.Begin(context, RpcMethod::kVerify);
+  return call.Finish([&]() -> absl::Status {
+    TOKEND_RETURN_IF_ERROR(runner_.Admit(*context, RpcMethod::kVerify).status());
     TOKEND_ASSIGN_OR_RETURN(core::VerifyParams params, VerifyParamsFromProto(*request));
     TOKEND_ASSIGN_OR_RETURN(core::VerifyOutcome outcome, service_.Verify(params));
     return VerifyResponseFromDomain(outcome, response);
-  }();
-  return FinishNow(context, RpcMethod::kVerify, start, status);
+  }());
 }
 
 ::grpc::ServerUnaryReactor* TokenServiceGrpc::Refresh(::grpc::CallbackServerContext* context,
                                                       const v1::RefreshRequest* request,
                                                       v1::TokenResponse* response) {
-  auto start = Start(RpcMethod::kRefresh);
-  const auth::Admission admission = Admit(*context, RpcMethod::kRefresh);
+  CallScope call = runner_.Begin(context, RpcMethod::kRefresh);
+  const auth::Admission admission = runner_.Admit(*context, RpcMethod::kRefresh);
   absl::StatusOr<core::RefreshParams> params = [&]() -> absl::StatusOr<core::RefreshParams> {
     TOKEND_RETURN_IF_ERROR(admission.status());
     TOKEND_ASSIGN_OR_RETURN(core::RefreshParams parsed, RefreshParamsFromProto(*request));
@@ -188,22 +114,20 @@ void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod m
     parsed.client_id = admission.permit().client_id();
     return parsed;
   }();
-  if (!params.ok()) {
-    Audit(auth::RefreshAuditEvent(admission.caller_id(), params.status(), "", {}, {}, ""));
-    return FinishNow(context, RpcMethod::kRefresh, start, params.status());
-  }
-  return RunBlocking(
-      context, RpcMethod::kRefresh, start,
+  call.SetAudit([caller = admission.caller_id()](const absl::Status& status) {
+    return auth::RefreshAuditEvent(caller, status, "", {}, {}, "");
+  });
+  if (!params.ok()) return call.Finish(params.status());
+  return runner_.RunBlocking(
+      std::move(call),
       [this, response, params = *std::move(params),
-       caller = admission.caller_id()]() -> absl::Status {
-        absl::StatusOr<core::IssuedTokens> tokens = service_.Refresh(params);
-        if (!tokens.ok()) {
-          Audit(auth::RefreshAuditEvent(caller, tokens.status(), "", {}, {}, ""));
-          return tokens.status();
-        }
-        Audit(auth::RefreshAuditEvent(caller, absl::OkStatus(), tokens->subject, tokens->audiences,
-                                      tokens->scopes, tokens->token_id));
-        TokenResponseFromDomain(*tokens, response);
+       caller = admission.caller_id()](CallScope& call) -> absl::Status {
+        TOKEND_ASSIGN_OR_RETURN(core::IssuedTokens tokens, service_.Refresh(params));
+        call.SetAudit([caller, subject = tokens.subject, audiences = tokens.audiences,
+                       scopes = tokens.scopes, jti = tokens.token_id](const absl::Status& status) {
+          return auth::RefreshAuditEvent(caller, status, subject, audiences, scopes, jti);
+        });
+        TokenResponseFromDomain(tokens, response);
         return absl::OkStatus();
       });
 }
@@ -211,9 +135,9 @@ void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod m
 ::grpc::ServerUnaryReactor* TokenServiceGrpc::Revoke(::grpc::CallbackServerContext* context,
                                                      const v1::RevokeRequest* request,
                                                      v1::RevokeResponse* /*response*/) {
-  auto start = Start(RpcMethod::kRevoke);
-  const auth::Admission admission = Admit(*context, RpcMethod::kRevoke);
-  const auth::RevokeTarget target = RevokeTargetOf(*request);
+  CallScope call = runner_.Begin(context, RpcMethod::kRevoke);
+  const auth::Admission admission = runner_.Admit(*context, RpcMethod::kRevoke);
+  const storage::RevokeTarget target = RevokeTargetOf(*request);
   absl::StatusOr<core::RevokeParams> params = [&]() -> absl::StatusOr<core::RevokeParams> {
     TOKEND_RETURN_IF_ERROR(admission.status());
     TOKEND_ASSIGN_OR_RETURN(core::RevokeParams parsed, RevokeParamsFromProto(*request));
@@ -223,33 +147,47 @@ void TokenServiceGrpc::Complete(::grpc::ServerUnaryReactor* reactor, RpcMethod m
   }();
   // Token and refresh token text is never audited; a jti or a subject is public.
   std::string public_value;
-  if (target == auth::RevokeTarget::kTokenId) public_value = request->token_id();
-  if (target == auth::RevokeTarget::kSubject) public_value = request->subject();
-  if (!params.ok()) {
-    Audit(auth::RevokeAuditEvent(admission.caller_id(), target, public_value, request->reason(),
-                                 params.status()));
-    return FinishNow(context, RpcMethod::kRevoke, start, params.status());
-  }
-  return RunBlocking(
-      context, RpcMethod::kRevoke, start,
-      [this, params = *std::move(params), caller = admission.caller_id(), target,
-       public_value = std::move(public_value)]() {
-        absl::Status status = service_.Revoke(params);
-        Audit(auth::RevokeAuditEvent(caller, target, public_value, params.reason, status));
-        return status;
-      });
+  if (target == storage::RevokeTarget::kTokenId) public_value = request->token_id();
+  if (target == storage::RevokeTarget::kSubject) public_value = request->subject();
+  call.SetAudit([caller = admission.caller_id(), target, public_value = std::move(public_value),
+                 client_reason = request->reason()](const absl::Status& status) {
+    return auth::RevokeAuditEvent(caller, target, public_value, client_reason, status);
+  });
+  if (!params.ok()) return call.Finish(params.status());
+  return runner_.RunBlocking(
+      std::move(call),
+      [this, params = *std::move(params)](CallScope& /*call*/) { return service_.Revoke(params); });
 }
 
 ::grpc::ServerUnaryReactor* TokenServiceGrpc::GetJwks(::grpc::CallbackServerContext* context,
                                                       const v1::GetJwksRequest* /*request*/,
                                                       v1::GetJwksResponse* response) {
-  auto start = Start(RpcMethod::kGetJwks);
-  if (absl::Status admitted = Admit(*context, RpcMethod::kGetJwks).status(); !admitted.ok()) {
-    return FinishNow(context, RpcMethod::kGetJwks, start, admitted);
+  CallScope call = runner_.Begin(context, RpcMethod::kGetJwks);
+  if (absl::Status admitted = runner_.Admit(*context, RpcMethod::kGetJwks).status();
+      !admitted.ok()) {
+    return call.Finish(admitted);
   }
   response->set_jwks_json(service_.JwksJson());
   ToProtoDuration(service_.jwks_max_age(), response->mutable_max_age());
-  return FinishNow(context, RpcMethod::kGetJwks, start, absl::OkStatus());
+  return call.Finish(absl::OkStatus());
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::RotateSigningKey(
+    ::grpc::CallbackServerContext* context, const v1::RotateSigningKeyRequest* request,
+    v1::RotateSigningKeyResponse* response) {
+  return key_admin_.RotateSigningKey(context, request, response);
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::ListSigningKeys(
+    ::grpc::CallbackServerContext* context, const v1::ListSigningKeysRequest* request,
+    v1::ListSigningKeysResponse* response) {
+  return key_admin_.ListSigningKeys(context, request, response);
+}
+
+::grpc::ServerUnaryReactor* TokenServiceGrpc::RemoveSigningKey(
+    ::grpc::CallbackServerContext* context, const v1::RemoveSigningKeyRequest* request,
+    v1::RemoveSigningKeyResponse* response) {
+  return key_admin_.RemoveSigningKey(context, request, response);
 }
 
 }  // namespace tokend::grpc

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -10,13 +9,10 @@
 #include "grpcpp/grpcpp.h"
 #include "services/tokend/auth/grpc_access.h"
 #include "services/tokend/core/token_service.h"
-#include "services/tokend/grpc/bounded_executor.h"
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/grpc/call_runner.h"
+#include "services/tokend/grpc/key_admin_grpc.h"
+#include "services/tokend/grpc/rpc_metrics.h"
 #include "tokend/v1/token_service.grpc.pb.h"
-
-namespace tokend::keys {
-class KeyManager;
-}
 
 namespace tokend::grpc {
 
@@ -26,17 +22,18 @@ namespace tokend::grpc {
 // and run inline on the gRPC callback thread. Calls that may block on PostgreSQL (Issue with a
 // refresh token, Refresh, Revoke) run on a BoundedExecutor sized like the connection pool, and
 // are Finish'ed from there; when its queue is full they answer RESOURCE_EXHAUSTED at once
-// instead of queueing without bound. Every call is counted in grpc_server_started_total,
-// grpc_server_handled_total{grpc_code} and grpc_server_handling_seconds.
+// instead of queueing without bound. Every call is a CallScope: counted in
+// grpc_server_started_total, grpc_server_handled_total{grpc_code} and
+// grpc_server_handling_seconds, and audited (Issue, Refresh, Revoke, key rotation and removal) on
+// whichever path it ends. The signing-key RPCs of the same proto service are KeyAdminGrpc's:
+// this class registers the service and forwards them.
 // Thread-safe. Shutdown order: Server::Shutdown() first (it waits for the reactors), then
 // this object's Shutdown() or destructor.
 class TokenServiceGrpc final : public v1::TokenService::CallbackService {
  public:
   // Names the caller of an RPC (the client_id recorded with its tokens), or refuses it with
-  // UNAUTHENTICATED / PERMISSION_DENIED. The hook for caller authentication, which is a later
-  // issue: unset, every caller is anonymous (client_id "").
-  using CallerIdentity =
-      std::function<absl::StatusOr<std::string>(const ::grpc::CallbackServerContext&)>;
+  // UNAUTHENTICATED / PERMISSION_DENIED. Unset, every caller is anonymous (client_id "").
+  using CallerIdentity = CallRunner::CallerIdentity;
 
   struct Options {
     int blocking_threads = 8;     // like the database connection pool
@@ -53,7 +50,8 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
     bool key_admin_rpcs = false;
   };
 
-  TokenServiceGrpc(core::TokenService& service, metrics::Metrics& metrics, Options options);
+  // `service` and `metrics` must outlive this object.
+  TokenServiceGrpc(core::TokenService& service, RpcMetrics& metrics, Options options);
   ~TokenServiceGrpc() override;
 
   // Runs the blocking calls already accepted to completion and joins the workers.
@@ -74,7 +72,7 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
   ::grpc::ServerUnaryReactor* GetJwks(::grpc::CallbackServerContext* context,
                                       const v1::GetJwksRequest* request,
                                       v1::GetJwksResponse* response) override;
-  // In key_admin_grpc.cc. They block on the key store: run on the executor.
+  // Signing-key administration: forwarded to KeyAdminGrpc.
   ::grpc::ServerUnaryReactor* RotateSigningKey(::grpc::CallbackServerContext* context,
                                                const v1::RotateSigningKeyRequest* request,
                                                v1::RotateSigningKeyResponse* response) override;
@@ -86,37 +84,9 @@ class TokenServiceGrpc final : public v1::TokenService::CallbackService {
                                                v1::RemoveSigningKeyResponse* response) override;
 
  private:
-  using Stopwatch = std::chrono::steady_clock;
-
-  absl::StatusOr<std::string> CallerClientId(const ::grpc::CallbackServerContext& context) const;
-  // Identifies the caller and admits it to `method` (access_control, else caller_identity).
-  auth::Admission Admit(const ::grpc::CallbackServerContext& context,
-                        metrics::RpcMethod method) const;
-  // Writes `event` to the audit trail, when there is one.
-  void Audit(const auth::AuditEvent& event) const;
-  // Finishes the call inline with `status`, recording metrics.
-  ::grpc::ServerUnaryReactor* FinishNow(::grpc::CallbackServerContext* context,
-                                        metrics::RpcMethod method, Stopwatch::time_point start,
-                                        const absl::Status& status);
-  // Runs `work` on the executor and finishes the call from there.
-  ::grpc::ServerUnaryReactor* RunBlocking(::grpc::CallbackServerContext* context,
-                                          metrics::RpcMethod method, Stopwatch::time_point start,
-                                          std::function<absl::Status()> work);
-  void Complete(::grpc::ServerUnaryReactor* reactor, metrics::RpcMethod method,
-                Stopwatch::time_point start, const absl::Status& status);
-  Stopwatch::time_point Start(metrics::RpcMethod method);
-  // OK when the caller may administer signing keys (identity accepted, admin RPCs enabled).
-  // `caller` (optional) receives the caller's identity, for the audit trail.
-  absl::Status CheckKeyAdmin(const ::grpc::CallbackServerContext& context,
-                             metrics::RpcMethod method, std::string* caller = nullptr) const;
-
   core::TokenService& service_;
-  metrics::Metrics& metrics_;
-  CallerIdentity caller_identity_;
-  const auth::GrpcAccessControl* access_control_;  // may be null
-  keys::KeyManager* key_manager_;                  // may be null
-  bool key_admin_rpcs_;
-  BoundedExecutor executor_;
+  CallRunner runner_;
+  KeyAdminGrpc key_admin_;  // uses runner_
 };
 
 }  // namespace tokend::grpc

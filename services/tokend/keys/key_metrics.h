@@ -27,8 +27,9 @@ std::string_view KeyOperationName(KeyOperation operation);  // "reload", "create
 //                                                        alerts use, exact between scrapes)
 //   tokend_signing_key_rotations_total                   counter: rotations this replica made
 //   tokend_key_rotation_failures_total{operation}        counter: failed lifecycle operations
-// tokend_signing_key_age_seconds has the same name and type as in metrics::Metrics; prometheus-cpp
-// merges the two registrations into one family. Labels never hold key material. Thread-safe.
+// tokend_signing_key_age_seconds has the same name and type as in core::TokenMetrics;
+// prometheus-cpp merges the two registrations into one family. Labels never hold key material.
+// Thread-safe.
 class KeyMetrics {
  public:
   explicit KeyMetrics(prometheus::Registry& registry);

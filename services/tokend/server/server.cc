@@ -76,7 +76,8 @@ Server::~Server() { Drain(clock_.Now()); }
 int Server::http_port() const { return http_server_ != nullptr ? http_server_->port() : 0; }
 
 absl::Status Server::Build() {
-  metrics_ = std::make_unique<metrics::Metrics>(registry_);
+  rpc_metrics_ = std::make_unique<grpc::RpcMetrics>(registry_);
+  metrics_ = std::make_unique<core::TokenMetrics>(registry_);
   const bool managed_keys = config_.keks.has_value();
 
   absl::StatusOr<Storage> storage = OpenStorage(config_.store, config_.postgres, managed_keys);
@@ -93,7 +94,7 @@ absl::Status Server::Build() {
   auth_ = *std::move(server_auth);
 
   auth::AuditLog& audit = auth_->audit();
-  metrics::Metrics& metrics = *metrics_;
+  core::TokenMetrics& metrics = *metrics_;
   absl::StatusOr<std::unique_ptr<SigningKeys>> signing_keys = SigningKeys::Open(
       config_, storage_.key_store.get(), storage_.key_feed.get(), clock_, registry_,
       [&metrics, &audit, managed_keys](const jwt::SigningKey& key) {
@@ -134,7 +135,7 @@ absl::Status Server::Build() {
   adapter_options.key_manager = signing_keys_->manager();
   adapter_options.key_admin_rpcs = config_.key_admin_rpcs;
   adapter_options.access_control = &auth_->access_control();
-  adapter_ = std::make_unique<grpc::TokenServiceGrpc>(*service_, metrics, adapter_options);
+  adapter_ = std::make_unique<grpc::TokenServiceGrpc>(*service_, *rpc_metrics_, adapter_options);
 
   // Each rule belongs to its owner; Readiness runs them together, once a second. The database
   // is reported, not gated on: Verify and Issue need none, and an outage must not take every

@@ -11,11 +11,12 @@
 #include "services/tokend/core/denylist.h"
 #include "services/tokend/core/denylist_syncer.h"
 #include "services/tokend/core/store_pruner.h"
+#include "services/tokend/core/token_metrics.h"
 #include "services/tokend/core/token_service.h"
+#include "services/tokend/grpc/rpc_metrics.h"
 #include "services/tokend/grpc/token_service_grpc.h"
 #include "services/tokend/http/http_server.h"
 #include "services/tokend/http/readiness.h"
-#include "services/tokend/metrics/metrics.h"
 #include "services/tokend/server/health.h"
 #include "services/tokend/server/server_config.h"
 #include "services/tokend/server/signing_keys.h"
@@ -59,7 +60,9 @@ class Server {
   ServerConfig config_;
   util::SystemClock clock_;
   prometheus::Registry registry_;
-  std::unique_ptr<metrics::Metrics> metrics_;
+  // RPC metrics first, so /metrics lists them first, as before.
+  std::unique_ptr<grpc::RpcMetrics> rpc_metrics_;
+  std::unique_ptr<core::TokenMetrics> metrics_;
   Storage storage_;
   std::unique_ptr<auth::ServerAuth> auth_;
   std::unique_ptr<SigningKeys> signing_keys_;

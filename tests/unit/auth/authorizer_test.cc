@@ -15,6 +15,7 @@
 namespace tokend::auth {
 namespace {
 
+using storage::RevokeTarget;
 using ::testing::HasSubstr;
 using ::testing::Not;
 

@@ -10,7 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/core/token_metrics.h"
 #include "storage/memory/memory_revocation_feed.h"
 #include "storage/memory/memory_token_store.h"
 #include "tests/testing/fake_clock.h"
@@ -99,7 +99,7 @@ struct SyncerHarness {
   SyncerHarness() : metrics(registry) {}
   tokend::testing::FakeClock clock;
   prometheus::Registry registry;
-  metrics::Metrics metrics;
+  TokenMetrics metrics;
   SwitchableStore store;
   Denylist denylist;
 };

@@ -238,7 +238,7 @@ TEST(RefreshTest, RevokedFamilyIsUnauthenticated) {
   ServiceHarness h;
   IssuedTokens issued = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));
   ASSERT_TRUE(
-      h.service->Revoke({RevokeParams::Target::kRefreshToken, issued.refresh_token, "", ""}).ok());
+      h.service->Revoke({storage::RevokeTarget::kRefreshToken, issued.refresh_token, "", ""}).ok());
   EXPECT_EQ(h.service->Refresh(Params(issued.refresh_token)).status().code(),
             absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(RefreshCount(h, "revoked"), 1.0);

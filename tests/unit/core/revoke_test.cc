@@ -16,7 +16,7 @@
 namespace tokend::core {
 namespace {
 
-using Target = RevokeParams::Target;
+using Target = storage::RevokeTarget;
 using testing::FailingTokenStore;
 using testing::ServiceHarness;
 using testing::TestConfig;

@@ -13,9 +13,9 @@
 #include "jwt/secret_data.h"
 #include "prometheus/registry.h"
 #include "services/tokend/core/denylist.h"
+#include "services/tokend/core/token_metrics.h"
 #include "services/tokend/core/token_service.h"
 #include "services/tokend/keys/key_ring.h"
-#include "services/tokend/metrics/metrics.h"
 #include "storage/memory/memory_token_store.h"
 #include "storage/token_store.h"
 #include "tests/testing/fake_clock.h"
@@ -112,7 +112,7 @@ struct ServiceHarness {
 
   tokend::testing::FakeClock clock;
   prometheus::Registry registry;
-  metrics::Metrics metrics;
+  TokenMetrics metrics;
   storage::MemoryTokenStore memory_store;
   storage::TokenStore& store;
   Denylist denylist;

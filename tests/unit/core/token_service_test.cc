@@ -308,7 +308,7 @@ TEST(VerifyTest, RevokedByTokenId) {
   IssuedTokens issued = h.MustIssue(h.BasicIssue());
   const std::string other = h.MustIssue(h.BasicIssue()).access_token;
   ASSERT_TRUE(
-      h.service->Revoke({RevokeParams::Target::kTokenId, issued.token_id, "test", ""}).ok());
+      h.service->Revoke({storage::RevokeTarget::kTokenId, issued.token_id, "test", ""}).ok());
   EXPECT_EQ(h.VerifyReason(issued.access_token), InvalidReason::kRevoked);
   EXPECT_EQ(h.VerifyReason(other), InvalidReason::kNone);
 }
@@ -318,7 +318,7 @@ TEST(VerifyTest, RevokedByFamilyThroughSid) {
   IssuedTokens issued = h.MustIssue(h.BasicIssue(/*with_refresh=*/true));
   const std::string unrelated = h.MustIssue(h.BasicIssue(/*with_refresh=*/true)).access_token;
   ASSERT_TRUE(
-      h.service->Revoke({RevokeParams::Target::kRefreshToken, issued.refresh_token, "", ""}).ok());
+      h.service->Revoke({storage::RevokeTarget::kRefreshToken, issued.refresh_token, "", ""}).ok());
   EXPECT_EQ(h.VerifyReason(issued.access_token), InvalidReason::kRevoked);
   EXPECT_EQ(h.VerifyReason(unrelated), InvalidReason::kNone);
 }
@@ -331,7 +331,8 @@ TEST(VerifyTest, RevokedBySubjectOnlyForTokensIssuedBefore) {
   const std::string other_subject = h.MustIssue(someone_else).access_token;
 
   h.clock.Advance(absl::Milliseconds(300));
-  ASSERT_TRUE(h.service->Revoke({RevokeParams::Target::kSubject, "user-1", "offboarded", ""}).ok());
+  ASSERT_TRUE(
+      h.service->Revoke({storage::RevokeTarget::kSubject, "user-1", "offboarded", ""}).ok());
   EXPECT_EQ(h.VerifyReason(before), InvalidReason::kRevoked);
   EXPECT_EQ(h.VerifyReason(other_subject), InvalidReason::kNone);
 
@@ -362,7 +363,7 @@ TEST(VerifyTest, StaleDenylistFailsOpenWhenConfiguredAndKeepsTheLastList) {
   h.denylist.SetFreshnessPolicy({absl::Seconds(60), FailMode::kOpen});
   IssuedTokens revoked = h.MustIssue(h.BasicIssue());
   const std::string kept = h.MustIssue(h.BasicIssue()).access_token;
-  ASSERT_TRUE(h.service->Revoke({RevokeParams::Target::kTokenId, revoked.token_id, "", ""}).ok());
+  ASSERT_TRUE(h.service->Revoke({storage::RevokeTarget::kTokenId, revoked.token_id, "", ""}).ok());
   h.clock.Advance(absl::Minutes(5));
   EXPECT_EQ(h.VerifyReason(kept), InvalidReason::kNone);
   EXPECT_EQ(h.VerifyReason(revoked.access_token), InvalidReason::kRevoked);

@@ -1,10 +1,14 @@
-// The signing-key administration RPCs of TokenServiceGrpc (key_admin_grpc.cc), on an in-process
-// gRPC server with a real KeyManager over a MemoryKeyStore.
+// The signing-key administration RPCs (KeyAdminGrpc, served through TokenServiceGrpc, the
+// registered service), on an in-process gRPC server with a real KeyManager over a MemoryKeyStore.
+
+#include "services/tokend/grpc/key_admin_grpc.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/tokend/grpc/token_service_grpc.h"
@@ -14,6 +18,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/metric_value.h"
 #include "tests/unit/core/service_harness.h"
+#include "tests/unit/grpc/audit_trail.h"
 #include "tokend/v1/token_service.grpc.pb.h"
 
 namespace tokend::grpc {
@@ -31,7 +36,7 @@ class KeyAdminGrpcTest : public ::testing::Test {
   }
 
   void StartServer(TokenServiceGrpc::Options options) {
-    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, harness_.metrics, options);
+    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, rpc_metrics_, options);
     ::grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port);
@@ -77,6 +82,8 @@ class KeyAdminGrpcTest : public ::testing::Test {
   storage::MemoryKeyStore key_store_;
   std::unique_ptr<keys::KeyManager> manager_;
   core::testing::ServiceHarness harness_;
+  RpcMetrics rpc_metrics_{harness_.registry};
+  tokend::testing::AuditTrail trail_;  // the audit trail, when a test asks for one
   std::unique_ptr<TokenServiceGrpc> adapter_;
   std::unique_ptr<::grpc::Server> server_;
   std::unique_ptr<v1::TokenService::Stub> stub_;
@@ -167,6 +174,35 @@ TEST_F(KeyAdminGrpcTest, RotateListAndRemoveMapTheKeyManager) {
   ASSERT_EQ(Rotate(true, &rotated), ::grpc::StatusCode::OK);
   EXPECT_TRUE(rotated.rotated_now());
   EXPECT_EQ(manager_->key_ring()->ActiveKey().kid(), rotated.kid());
+}
+
+TEST_F(KeyAdminGrpcTest, RotateAndRemoveAreAuditedAndCountedUnderTheirOwnNames) {
+  TokenServiceGrpc::Options options = Enabled();
+  options.access_control = trail_.access_control();
+  StartServer(options);
+  v1::RotateSigningKeyResponse rotated;
+  ASSERT_EQ(Rotate(false, &rotated), ::grpc::StatusCode::OK);
+  v1::ListSigningKeysResponse listed;
+  ASSERT_EQ(List(&listed), ::grpc::StatusCode::OK);  // a read: not audited
+  v1::RemoveSigningKeyResponse removed;
+  EXPECT_EQ(Remove("no-such-kid", "", &removed), ::grpc::StatusCode::NOT_FOUND);
+
+  const std::vector<std::string> lines = trail_.Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"action\":\"rotate\""));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"kid\":\"" + rotated.kid() + "\""));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"code\":\"OK\""));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"action\":\"remove\""));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"kid\":\"no-such-kid\""));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"code\":\"NOT_FOUND\""));
+  for (const char* method : {"RotateSigningKey", "ListSigningKeys"}) {
+    EXPECT_EQ(tokend::testing::MetricValue(harness_.registry, "grpc_server_handled_total",
+                                           {{"grpc_method", method},
+                                            {"grpc_code", "OK"},
+                                            {"grpc_service", "tokend.v1.TokenService"}}),
+              1)
+        << method;
+  }
 }
 
 }  // namespace

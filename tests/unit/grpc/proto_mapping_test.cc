@@ -98,15 +98,15 @@ TEST(RevokeParamsFromProtoTest, MapsEachTargetAndRejectsNone) {
 
   request.set_access_token("a");
   request.set_reason("why");
-  EXPECT_EQ(RevokeParamsFromProto(request)->target, core::RevokeParams::Target::kAccessToken);
+  EXPECT_EQ(RevokeParamsFromProto(request)->target, storage::RevokeTarget::kAccessToken);
   EXPECT_EQ(RevokeParamsFromProto(request)->reason, "why");
   request.set_token_id("j");
-  EXPECT_EQ(RevokeParamsFromProto(request)->target, core::RevokeParams::Target::kTokenId);
+  EXPECT_EQ(RevokeParamsFromProto(request)->target, storage::RevokeTarget::kTokenId);
   request.set_refresh_token("r");
-  EXPECT_EQ(RevokeParamsFromProto(request)->target, core::RevokeParams::Target::kRefreshToken);
+  EXPECT_EQ(RevokeParamsFromProto(request)->target, storage::RevokeTarget::kRefreshToken);
   request.set_subject("s");
   absl::StatusOr<core::RevokeParams> params = RevokeParamsFromProto(request);
-  EXPECT_EQ(params->target, core::RevokeParams::Target::kSubject);
+  EXPECT_EQ(params->target, storage::RevokeTarget::kSubject);
   EXPECT_EQ(params->value, "s");
 }
 

@@ -4,17 +4,23 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "storage/memory/memory_token_store.h"
 #include "tests/testing/metric_value.h"
 #include "tests/unit/core/service_harness.h"
+#include "tests/unit/grpc/audit_trail.h"
 #include "tokend/v1/token_service.grpc.pb.h"
 
 namespace tokend::grpc {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A MemoryTokenStore whose RotateRefreshToken blocks while `hold` is set, so a test can keep a
 // database-bound call in flight.
@@ -36,7 +42,7 @@ class HoldingTokenStore : public storage::MemoryTokenStore {
 class TokenServiceGrpcTest : public ::testing::Test {
  protected:
   void StartServer(TokenServiceGrpc::Options options) {
-    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, harness_.metrics, options);
+    adapter_ = std::make_unique<TokenServiceGrpc>(*harness_.service, rpc_metrics_, options);
     ::grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(), &port);
@@ -59,8 +65,18 @@ class TokenServiceGrpcTest : public ::testing::Test {
         {{"grpc_method", method}, {"grpc_code", code}, {"grpc_service", "tokend.v1.TokenService"}});
   }
 
+  // A token pair for `client_id`, minted without the adapter.
+  core::IssuedTokens IssueRefreshableInCore(const std::string& client_id) {
+    core::IssueParams params = harness_.BasicIssue(/*with_refresh=*/true);
+    params.subject = "alice";
+    params.client_id = client_id;
+    return harness_.MustIssue(params);
+  }
+
   HoldingTokenStore store_;
   core::testing::ServiceHarness harness_{core::testing::TestConfig(), &store_};
+  RpcMetrics rpc_metrics_{harness_.registry};
+  tokend::testing::AuditTrail trail_;  // the audit trail, when a test asks for one
   std::unique_ptr<TokenServiceGrpc> adapter_;
   std::unique_ptr<::grpc::Server> server_;
   std::unique_ptr<v1::TokenService::Stub> stub_;
@@ -109,17 +125,13 @@ TEST_F(TokenServiceGrpcTest, DatabaseBoundCallsBeyondTheExecutorAreRefusedNotQue
   options.blocking_threads = 1;
   options.blocking_queue = 0;
   StartServer(options);
-  v1::IssueRequest issue;
-  issue.set_subject("alice");
-  issue.add_audience("api");
-  issue.set_include_refresh_token(true);
-  v1::TokenResponse issued;
-  ::grpc::ClientContext c1;
-  ASSERT_TRUE(stub_->Issue(&c1, issue, &issued).ok());
+  // The refresh token comes from core directly: the held Refresh must be the executor's first
+  // task, since a worker that has just answered a call may not be idle yet.
+  const core::IssuedTokens issued = IssueRefreshableInCore(/*client_id=*/"");
 
   store_.hold = true;
   v1::RefreshRequest refresh;
-  refresh.set_refresh_token(issued.refresh_token());
+  refresh.set_refresh_token(issued.refresh_token);
   ::grpc::Status first_status;
   std::thread first([&] {
     v1::TokenResponse response;
@@ -173,6 +185,80 @@ TEST_F(TokenServiceGrpcTest, TheCallerIdentityHookSetsOrRefusesTheClient) {
   c3.AddMetadata("x-test-client", "client-7");  // the hook names the caller of every RPC
   ASSERT_TRUE(stub_->Verify(&c3, verify, &verified).ok());
   EXPECT_EQ(verified.client_id(), "client-7");
+}
+
+TEST_F(TokenServiceGrpcTest, AuditedCallsAreAuditedOnceOnWhicheverPathTheyEnd) {
+  TokenServiceGrpc::Options options;
+  options.access_control = trail_.access_control();
+  options.blocking_threads = 1;
+  options.blocking_queue = 0;
+  StartServer(options);
+
+  v1::IssueRequest issue;  // inline: no refresh token
+  issue.set_subject("alice");
+  issue.add_audience("api");
+  v1::TokenResponse issued;
+  ::grpc::ClientContext c1;
+  ASSERT_TRUE(stub_->Issue(&c1, issue, &issued).ok());
+  v1::IssueRequest bad;  // no subject: refused before core
+  v1::TokenResponse refused_issue;
+  ::grpc::ClientContext c2;
+  EXPECT_EQ(stub_->Issue(&c2, bad, &refused_issue).error_code(),
+            ::grpc::StatusCode::INVALID_ARGUMENT);
+  v1::VerifyRequest verify;  // Verify is not audited
+  verify.set_access_token(issued.access_token());
+  verify.set_audience("api");
+  v1::VerifyResponse verified;
+  ::grpc::ClientContext c3;
+  ASSERT_TRUE(stub_->Verify(&c3, verify, &verified).ok());
+  v1::RevokeRequest revoke;  // names nothing: refused before the executor
+  revoke.set_reason("cleanup");
+  v1::RevokeResponse revoked;
+  ::grpc::ClientContext c4;
+  EXPECT_EQ(stub_->Revoke(&c4, revoke, &revoked).error_code(),
+            ::grpc::StatusCode::INVALID_ARGUMENT);
+
+  // A Refresh refused because the executor is full is audited too. (The held Refresh is the
+  // executor's first task: a worker that has just answered may not be idle yet.)
+  // Under access control an anonymous caller is named "anonymous".
+  const core::IssuedTokens pair = IssueRefreshableInCore("anonymous");
+  store_.hold = true;
+  v1::RefreshRequest refresh;
+  refresh.set_refresh_token(pair.refresh_token);
+  std::thread first([&] {
+    v1::TokenResponse response;
+    ::grpc::ClientContext context;
+    EXPECT_TRUE(stub_->Refresh(&context, refresh, &response).ok());
+  });
+  store_.entered.WaitForNotification();
+  v1::TokenResponse refused;
+  ::grpc::ClientContext c5;
+  EXPECT_EQ(stub_->Refresh(&c5, refresh, &refused).error_code(),
+            ::grpc::StatusCode::RESOURCE_EXHAUSTED);
+  store_.release.Notify();
+  first.join();
+
+  const std::vector<std::string> lines = trail_.Lines();
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[0], HasSubstr("\"event\":\"issue\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"jti\":\"" + issued.token_id() + "\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"code\":\"OK\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"event\":\"issue\""));
+  EXPECT_THAT(lines[1], HasSubstr("\"code\":\"INVALID_ARGUMENT\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"event\":\"revoke\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"code\":\"INVALID_ARGUMENT\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"revoke_reason\":\"cleanup\""));
+  // The refused Refresh ends first: the other one is still waiting for the store.
+  EXPECT_THAT(lines[3], HasSubstr("\"event\":\"refresh\""));
+  EXPECT_THAT(lines[3], HasSubstr("\"code\":\"RESOURCE_EXHAUSTED\""));
+  EXPECT_THAT(lines[4], HasSubstr("\"event\":\"refresh\""));
+  EXPECT_THAT(lines[4], HasSubstr("\"code\":\"OK\""));
+  EXPECT_THAT(lines[4], HasSubstr("\"subject\":\"alice\""));
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, Not(HasSubstr(pair.refresh_token))) << "never a token in the audit";
+    EXPECT_THAT(line, Not(HasSubstr(issued.access_token()))) << "never a token in the audit";
+  }
+  EXPECT_EQ(Handled("Refresh", "ResourceExhausted"), 1);
 }
 
 }  // namespace

@@ -1,33 +1,23 @@
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/core/token_metrics.h"
 
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/string_view.h"
+#include "util/status_code_name.h"
 
-namespace tokend::metrics {
+namespace tokend::core {
 namespace {
-
-constexpr std::string_view kGrpcService = "tokend.v1.TokenService";
-
-constexpr std::array<std::string_view, kRpcMethodCount> kRpcMethodNames = {
-    "Issue",   "Verify",           "Refresh",         "Revoke",
-    "GetJwks", "RotateSigningKey", "ListSigningKeys", "RemoveSigningKey"};
-
-constexpr std::array<std::string_view, kGrpcCodeCount> kGrpcCodeNames = {
-    "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
-    "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
-    "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
-    "DataLoss", "Unauthenticated"};
-
-constexpr std::array<std::string_view, kRevokeKindCount> kRevokeKindNames = {
-    "access_token", "token_id", "refresh_token", "subject"};
 
 std::string S(std::string_view v) { return std::string(v); }
 
 }  // namespace
 
-std::string_view RpcMethodName(RpcMethod method) {
-  return kRpcMethodNames[static_cast<size_t>(method)];
+std::string VerifyResultLabel(InvalidReason reason) {
+  if (reason == InvalidReason::kNone) return "valid";
+  const std::string_view name = InvalidReasonName(reason);
+  return absl::AsciiStrToLower(absl::string_view(name.data(), name.size()));
 }
 
 std::string_view RefreshOutcomeLabel(const absl::StatusOr<storage::RotateOutcome>& ended) {
@@ -56,40 +46,14 @@ std::string_view RefreshOutcomeLabel(const absl::StatusOr<storage::RotateOutcome
   return "error";  // not a valid RotateOutcome
 }
 
-std::string_view GrpcCodeName(int code) {
-  if (code < 0 || code >= kGrpcCodeCount) return "Unknown";
-  return kGrpcCodeNames[static_cast<size_t>(code)];
-}
-
-const prometheus::Histogram::BucketBoundaries& Metrics::RpcLatencyBuckets() {
-  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-      0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0};
-  return *kBuckets;
-}
-
-const prometheus::Histogram::BucketBoundaries& Metrics::PropagationBuckets() {
+const prometheus::Histogram::BucketBoundaries& TokenMetrics::PropagationBuckets() {
   static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0};
   return *kBuckets;
 }
 
-Metrics::Metrics(prometheus::Registry& registry)
-    : grpc_server_started_total(prometheus::BuildCounter()
-                                    .Name("grpc_server_started_total")
-                                    .Help("Total number of RPCs started on the server.")
-                                    .Register(registry)),
-      grpc_server_handled_total(
-          prometheus::BuildCounter()
-              .Name("grpc_server_handled_total")
-              .Help("Total number of RPCs completed on the server, regardless of success.")
-              .Register(registry)),
-      grpc_server_handling_seconds(
-          prometheus::BuildHistogram()
-              .Name("grpc_server_handling_seconds")
-              .Help("Histogram of response latency (seconds) of gRPC handled by the server.")
-              .Register(registry)),
-      tokens_issued_total(prometheus::BuildCounter()
+TokenMetrics::TokenMetrics(prometheus::Registry& registry)
+    : tokens_issued_total(prometheus::BuildCounter()
                               .Name("tokend_tokens_issued_total")
                               .Help("Tokens issued, by kind (access, refresh).")
                               .Register(registry)),
@@ -151,30 +115,20 @@ Metrics::Metrics(prometheus::Registry& registry)
                                   .Name("tokend_signing_key_age_seconds")
                                   .Help("Age of the active signing key, in seconds.")
                                   .Register(registry)) {
-  for (size_t m = 0; m < kRpcMethodCount; ++m) {
-    const std::string method = S(kRpcMethodNames[m]);
-    started_[m] = &grpc_server_started_total.Add(
-        {{"grpc_service", S(kGrpcService)}, {"grpc_method", method}});
-    handling_[m] = &grpc_server_handling_seconds.Add(
-        {{"grpc_service", S(kGrpcService)}, {"grpc_method", method}}, RpcLatencyBuckets());
-    for (size_t c = 0; c < static_cast<size_t>(kGrpcCodeCount); ++c) {
-      handled_[m][c] = &grpc_server_handled_total.Add({{"grpc_service", S(kGrpcService)},
-                                                       {"grpc_method", method},
-                                                       {"grpc_code", S(kGrpcCodeNames[c])}});
-    }
-  }
   issued_[static_cast<size_t>(TokenKind::kAccess)] = &tokens_issued_total.Add({{"kind", "access"}});
   issued_[static_cast<size_t>(TokenKind::kRefresh)] =
       &tokens_issued_total.Add({{"kind", "refresh"}});
-  for (size_t i = 0; i < kVerifyResultLabels.size(); ++i) {
-    verify_[i] = &verify_results_total.Add({{"result", S(kVerifyResultLabels[i])}});
+  for (size_t i = 0; i < kInvalidReasonCount; ++i) {
+    verify_[i] =
+        &verify_results_total.Add({{"result", VerifyResultLabel(static_cast<InvalidReason>(i))}});
   }
   for (size_t i = 0; i < kRefreshOutcomeLabels.size(); ++i) {
     refresh_[i] = &refresh_total.Add({{"outcome", S(kRefreshOutcomeLabels[i])}});
   }
   reuse_detected_ = &refresh_reuse_detected_total.Add({});
-  for (size_t i = 0; i < kRevokeKindCount; ++i) {
-    revocations_[i] = &revocations_total.Add({{"kind", S(kRevokeKindNames[i])}});
+  for (size_t i = 0; i < storage::kRevokeTargetCount; ++i) {
+    revocations_[i] = &revocations_total.Add(
+        {{"kind", S(storage::RevokeTargetName(static_cast<storage::RevokeTarget>(i)))}});
   }
   denylist_token_ids_ = &denylist_entries.Add({{"kind", "token_id"}});
   denylist_families_ = &denylist_entries.Add({{"kind", "family"}});
@@ -188,24 +142,15 @@ Metrics::Metrics(prometheus::Registry& registry)
   key_age_ = &signing_key_age_seconds.Add({});
 }
 
-void Metrics::RpcStarted(RpcMethod method) { started_[static_cast<size_t>(method)]->Increment(); }
+void TokenMetrics::RecordIssued(TokenKind kind) { issued_[static_cast<size_t>(kind)]->Increment(); }
 
-void Metrics::ObserveRpc(RpcMethod method, int code, double seconds) {
-  const auto m = static_cast<size_t>(method);
-  const size_t c =
-      (code < 0 || code >= kGrpcCodeCount) ? 2 /* Unknown */ : static_cast<size_t>(code);
-  handled_[m][c]->Increment();
-  handling_[m]->Observe(seconds);
+void TokenMetrics::RecordVerify(InvalidReason reason) {
+  const auto i = static_cast<size_t>(reason);
+  if (i >= verify_.size()) return;  // cannot happen; never crash on a metric
+  verify_[i]->Increment();
 }
 
-void Metrics::RecordIssued(TokenKind kind) { issued_[static_cast<size_t>(kind)]->Increment(); }
-
-void Metrics::RecordVerify(size_t result_index) {
-  if (result_index >= verify_.size()) return;  // cannot happen; never crash on a metric
-  verify_[result_index]->Increment();
-}
-
-void Metrics::RecordRefresh(const absl::StatusOr<storage::RotateOutcome>& ended) {
+void TokenMetrics::RecordRefresh(const absl::StatusOr<storage::RotateOutcome>& ended) {
   if (ended.ok() && *ended == storage::RotateOutcome::kReuseDetected) reuse_detected_->Increment();
   const std::string_view label = RefreshOutcomeLabel(ended);
   for (size_t i = 0; i < kRefreshOutcomeLabels.size(); ++i) {
@@ -217,44 +162,45 @@ void Metrics::RecordRefresh(const absl::StatusOr<storage::RotateOutcome>& ended)
   refresh_total.Add({{"outcome", S(label)}}).Increment();  // a label not listed: still counted
 }
 
-void Metrics::RecordRevocation(RevokeKind kind) {
-  revocations_[static_cast<size_t>(kind)]->Increment();
+void TokenMetrics::RecordRevocation(storage::RevokeTarget target) {
+  const auto i = static_cast<size_t>(target);
+  if (i >= revocations_.size()) return;  // cannot happen; never crash on a metric
+  revocations_[i]->Increment();
 }
 
-void Metrics::RecordStoreError(std::string_view operation, absl::StatusCode code) {
+void TokenMetrics::RecordStoreError(std::string_view operation, absl::StatusCode code) {
   // Family::Add is thread-safe and returns the existing series for a known label set.
-  store_errors_total
-      .Add({{"operation", S(operation)}, {"code", S(GrpcCodeName(static_cast<int>(code)))}})
+  store_errors_total.Add({{"operation", S(operation)}, {"code", S(util::StatusCodeName(code))}})
       .Increment();
 }
 
-void Metrics::SetDenylistSizes(size_t token_ids, size_t families, size_t subjects) {
+void TokenMetrics::SetDenylistSizes(size_t token_ids, size_t families, size_t subjects) {
   denylist_token_ids_->Set(static_cast<double>(token_ids));
   denylist_families_->Set(static_cast<double>(families));
   denylist_subjects_->Set(static_cast<double>(subjects));
 }
 
-void Metrics::SetDenylistLastSync(absl::Time synced_at) {
+void TokenMetrics::SetDenylistLastSync(absl::Time synced_at) {
   last_sync_->Set(absl::ToDoubleSeconds(synced_at - absl::UnixEpoch()));
 }
 
-void Metrics::SetDenylistStaleness(absl::Duration staleness) {
+void TokenMetrics::SetDenylistStaleness(absl::Duration staleness) {
   staleness_->Set(absl::ToDoubleSeconds(staleness));
 }
 
-void Metrics::ObservePropagation(absl::Duration delay) {
+void TokenMetrics::ObservePropagation(absl::Duration delay) {
   propagation_->Observe(
       absl::ToDoubleSeconds(delay < absl::ZeroDuration() ? absl::ZeroDuration() : delay));
 }
 
-void Metrics::SetStoreUp(bool up) { store_up_->Set(up ? 1.0 : 0.0); }
+void TokenMetrics::SetStoreUp(bool up) { store_up_->Set(up ? 1.0 : 0.0); }
 
-void Metrics::SetDbPoolConnections(size_t idle, size_t busy) {
+void TokenMetrics::SetDbPoolConnections(size_t idle, size_t busy) {
   pool_idle_->Set(static_cast<double>(idle));
   pool_busy_->Set(static_cast<double>(busy));
 }
 
-void Metrics::SetActiveSigningKey(std::string_view kid, std::string_view alg) {
+void TokenMetrics::SetActiveSigningKey(std::string_view kid, std::string_view alg) {
   absl::MutexLock lock(&mu_);
   prometheus::Gauge& next = signing_key_info.Add({{"kid", S(kid)}, {"alg", S(alg)}});
   if (active_key_info_ != nullptr && active_key_info_ != &next) {
@@ -264,6 +210,8 @@ void Metrics::SetActiveSigningKey(std::string_view kid, std::string_view alg) {
   active_key_info_ = &next;
 }
 
-void Metrics::SetSigningKeyAge(absl::Duration age) { key_age_->Set(absl::ToDoubleSeconds(age)); }
+void TokenMetrics::SetSigningKeyAge(absl::Duration age) {
+  key_age_->Set(absl::ToDoubleSeconds(age));
+}
 
-}  // namespace tokend::metrics
+}  // namespace tokend::core

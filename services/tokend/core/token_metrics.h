@@ -14,36 +14,15 @@
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/tokend/core/token_types.h"
 #include "storage/refresh_token.h"
+#include "storage/revocation.h"
 
-namespace tokend::metrics {
+namespace tokend::core {
 
-// The RPCs of tokend.v1.TokenService, as the grpc_method label names them.
-enum class RpcMethod {
-  kIssue,
-  kVerify,
-  kRefresh,
-  kRevoke,
-  kGetJwks,
-  kRotateSigningKey,
-  kListSigningKeys,
-  kRemoveSigningKey,
-};
-inline constexpr size_t kRpcMethodCount = 8;
-std::string_view RpcMethodName(RpcMethod method);  // "Issue", ...
-
-// The grpc_code label for a status code (0..16), as grpc-go and go-grpc-prometheus spell it:
-// "OK", "Canceled", ..., "Unauthenticated". Out-of-range codes are "Unknown".
-std::string_view GrpcCodeName(int code);
-inline constexpr int kGrpcCodeCount = 17;
-
-// The result label of tokend_verify_results_total, indexed like core::InvalidReason
-// ("valid" for kNone, then each reason in lower snake case). core static_asserts the match.
-inline constexpr std::array<std::string_view, 14> kVerifyResultLabels = {
-    "valid",          "malformed",     "too_large",      "algorithm_not_allowed",
-    "unknown_key",    "bad_signature", "wrong_type",     "expired",
-    "not_yet_valid",  "wrong_issuer",  "wrong_audience", "insufficient_scope",
-    "invalid_claims", "revoked"};
+// The result label of tokend_verify_results_total, derived from InvalidReasonName: "valid" for
+// kNone, else the name in lower case ("malformed", ..., "revoked").
+std::string VerifyResultLabel(InvalidReason reason);
 
 // The outcome label of tokend_refresh_total for how a refresh ended: what the store decided
 // (storage::RotateOutcome, the one enum of refresh outcomes; kScopeNotGranted is
@@ -55,39 +34,30 @@ inline constexpr std::array<std::string_view, 9> kRefreshOutcomeLabels = {
     "rotated", "grace_retry",     "reuse_detected",  "not_found", "expired",
     "revoked", "client_mismatch", "invalid_request", "error"};
 
-// The kind label of tokend_revocations_total: what the Revoke request named.
-enum class RevokeKind { kAccessToken, kTokenId, kRefreshToken, kSubject };
-inline constexpr size_t kRevokeKindCount = 4;
-
 // The kind label of tokend_tokens_issued_total.
 enum class TokenKind { kAccess, kRefresh };
 
-// Every metric family of tokend in one place, registered on the given registry (which must
-// outlive this object). Label values on hot paths (RPC, verify result, refresh outcome,
-// issued kind) are created once in the constructor and cached, so recording is a pointer
+// The metric families of the token service, its denylist and its store, registered on the given
+// registry (which must outlive this object); the RPC metrics are the gRPC edge's
+// (grpc::RpcMetrics), those of caller auth and of the key lifecycle live beside them
+// (auth::AuthMetrics, keys::KeyMetrics). Label values on hot paths (verify result, refresh
+// outcome, issued kind) are created once in the constructor and cached, so recording is a pointer
 // dereference and an atomic add: no label-map lookup. Labels never hold a token, a key or a
 // secret (a kid is public). Thread-safe: prometheus-cpp metrics are atomic; the few methods that
 // add or remove label sets lock `mu_`.
-struct Metrics {
-  explicit Metrics(prometheus::Registry& registry);
-  Metrics(const Metrics&) = delete;
-  Metrics& operator=(const Metrics&) = delete;
-
-  // --- gRPC server (names and labels as go-grpc-prometheus, so standard dashboards work).
-  void RpcStarted(RpcMethod method);
-  // `code` is the numeric gRPC / absl status code (they coincide).
-  void ObserveRpc(RpcMethod method, int code, double seconds);
-  void ObserveRpc(RpcMethod method, absl::StatusCode code, absl::Duration elapsed) {
-    ObserveRpc(method, static_cast<int>(code), absl::ToDoubleSeconds(elapsed));
-  }
+class TokenMetrics {
+ public:
+  explicit TokenMetrics(prometheus::Registry& registry);
+  TokenMetrics(const TokenMetrics&) = delete;
+  TokenMetrics& operator=(const TokenMetrics&) = delete;
 
   // --- token service.
   void RecordIssued(TokenKind kind);
-  // `result_index` indexes kVerifyResultLabels (core passes static_cast<size_t>(InvalidReason)).
-  void RecordVerify(size_t result_index);
+  void RecordVerify(InvalidReason reason);
   // Counts one refresh under RefreshOutcomeLabel(ended) (and a reuse in its own counter too).
   void RecordRefresh(const absl::StatusOr<storage::RotateOutcome>& ended);
-  void RecordRevocation(RevokeKind kind);
+  // tokend_revocations_total{kind}: kind is RevokeTargetName(target).
+  void RecordRevocation(storage::RevokeTarget target);
   // Rare; looks the label set up. `operation` names the TokenStore method ("RotateRefreshToken").
   void RecordStoreError(std::string_view operation, absl::StatusCode code);
 
@@ -106,9 +76,6 @@ struct Metrics {
   void SetSigningKeyAge(absl::Duration age);
 
   // The families, for tests and for callers that need a label set not cached above.
-  prometheus::Family<prometheus::Counter>& grpc_server_started_total;
-  prometheus::Family<prometheus::Counter>& grpc_server_handled_total;
-  prometheus::Family<prometheus::Histogram>& grpc_server_handling_seconds;
   prometheus::Family<prometheus::Counter>& tokens_issued_total;
   prometheus::Family<prometheus::Counter>& verify_results_total;
   prometheus::Family<prometheus::Counter>& refresh_total;
@@ -125,18 +92,14 @@ struct Metrics {
   prometheus::Family<prometheus::Gauge>& signing_key_age_seconds;
 
   // Bucket boundaries, exposed for tests.
-  static const prometheus::Histogram::BucketBoundaries& RpcLatencyBuckets();
   static const prometheus::Histogram::BucketBoundaries& PropagationBuckets();
 
  private:
-  std::array<prometheus::Counter*, kRpcMethodCount> started_{};
-  std::array<std::array<prometheus::Counter*, kGrpcCodeCount>, kRpcMethodCount> handled_{};
-  std::array<prometheus::Histogram*, kRpcMethodCount> handling_{};
   std::array<prometheus::Counter*, 2> issued_{};
-  std::array<prometheus::Counter*, kVerifyResultLabels.size()> verify_{};
+  std::array<prometheus::Counter*, kInvalidReasonCount> verify_{};
   std::array<prometheus::Counter*, kRefreshOutcomeLabels.size()> refresh_{};
   prometheus::Counter* reuse_detected_ = nullptr;
-  std::array<prometheus::Counter*, kRevokeKindCount> revocations_{};
+  std::array<prometheus::Counter*, storage::kRevokeTargetCount> revocations_{};
   prometheus::Gauge* denylist_token_ids_ = nullptr;
   prometheus::Gauge* denylist_families_ = nullptr;
   prometheus::Gauge* denylist_subjects_ = nullptr;
@@ -152,4 +115,4 @@ struct Metrics {
   prometheus::Gauge* active_key_info_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
-}  // namespace tokend::metrics
+}  // namespace tokend::core

@@ -1,31 +1,31 @@
-#include "services/tokend/metrics/metrics.h"
+#include "services/tokend/core/token_metrics.h"
 
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "tests/testing/metric_value.h"
 
-namespace tokend::metrics {
+namespace tokend::core {
 namespace {
 
 using tokend::testing::MetricValue;
 
-TEST(MetricsTest, RegistersEveryFamily) {
+TEST(TokenMetricsTest, RegistersEveryFamily) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   // prometheus-cpp collects only families with a series; these two have none until first use.
   metrics.RecordStoreError("Ping", absl::StatusCode::kUnavailable);
   metrics.SetActiveSigningKey("kid", "EdDSA");
   std::set<std::string> names;
   for (const prometheus::MetricFamily& family : registry.Collect()) names.insert(family.name);
   for (const char* name :
-       {"grpc_server_started_total", "grpc_server_handled_total", "grpc_server_handling_seconds",
-        "tokend_tokens_issued_total", "tokend_verify_results_total", "tokend_refresh_total",
+       {"tokend_tokens_issued_total", "tokend_verify_results_total", "tokend_refresh_total",
         "tokend_refresh_reuse_detected_total", "tokend_revocations_total",
         "tokend_denylist_entries", "tokend_denylist_last_sync_timestamp_seconds",
         "tokend_denylist_staleness_seconds", "tokend_denylist_propagation_seconds",
@@ -35,62 +35,60 @@ TEST(MetricsTest, RegistersEveryFamily) {
   }
 }
 
-TEST(MetricsTest, HotPathSeriesExistAtZeroBeforeFirstUse) {
+TEST(TokenMetricsTest, HotPathSeriesExistAtZeroBeforeFirstUse) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "revoked"}}), 0.0);
-  EXPECT_EQ(MetricValue(registry, "grpc_server_handled_total",
-                        {{"grpc_service", "tokend.v1.TokenService"},
-                         {"grpc_method", "Verify"},
-                         {"grpc_code", "Unauthenticated"}}),
-            0.0);
   EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", "grace_retry"}}), 0.0);
 }
 
-TEST(MetricsTest, RecordVerifyCountsPerResult) {
+TEST(TokenMetricsTest, RecordVerifyCountsPerResult) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
-  metrics.RecordVerify(0);
-  metrics.RecordVerify(0);
-  metrics.RecordVerify(13);
-  metrics.RecordVerify(99);  // out of range: ignored, never a crash
+  TokenMetrics metrics(registry);
+  metrics.RecordVerify(InvalidReason::kNone);
+  metrics.RecordVerify(InvalidReason::kNone);
+  metrics.RecordVerify(InvalidReason::kRevoked);
+  metrics.RecordVerify(static_cast<InvalidReason>(99));  // out of range: ignored, never a crash
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "valid"}}), 2.0);
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "revoked"}}), 1.0);
   EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", "expired"}}), 0.0);
 }
 
-TEST(MetricsTest, ObserveRpcCountsByCodeAndTimes) {
+TEST(TokenMetricsTest, VerifyResultLabelsAreDerivedFromTheReasonNames) {
+  // The spelling the Prometheus rules and the Grafana dashboard select on.
+  const std::vector<std::string> expected = {
+      "valid",          "malformed",     "too_large",      "algorithm_not_allowed",
+      "unknown_key",    "bad_signature", "wrong_type",     "expired",
+      "not_yet_valid",  "wrong_issuer",  "wrong_audience", "insufficient_scope",
+      "invalid_claims", "revoked"};
+  ASSERT_EQ(expected.size(), kInvalidReasonCount);
   prometheus::Registry registry;
-  Metrics metrics(registry);
-  metrics.RpcStarted(RpcMethod::kRefresh);
-  metrics.ObserveRpc(RpcMethod::kRefresh, absl::StatusCode::kUnavailable, absl::Milliseconds(3));
-  metrics.ObserveRpc(RpcMethod::kRefresh, 0, 0.001);
-  metrics.ObserveRpc(RpcMethod::kRefresh, 42, 0.001);  // unknown code
-  const std::map<std::string, std::string> base = {{"grpc_service", "tokend.v1.TokenService"},
-                                                   {"grpc_method", "Refresh"}};
-  auto with_code = [&](const char* code) {
-    auto labels = base;
-    labels["grpc_code"] = code;
-    return MetricValue(registry, "grpc_server_handled_total", labels);
-  };
-  EXPECT_EQ(MetricValue(registry, "grpc_server_started_total", base), 1.0);
-  EXPECT_EQ(with_code("Unavailable"), 1.0);
-  EXPECT_EQ(with_code("OK"), 1.0);
-  EXPECT_EQ(with_code("Unknown"), 1.0);
-  EXPECT_EQ(MetricValue(registry, "grpc_server_handling_seconds", base), 3.0);
+  TokenMetrics metrics(registry);
+  for (size_t i = 0; i < kInvalidReasonCount; ++i) {
+    const auto reason = static_cast<InvalidReason>(i);
+    EXPECT_EQ(VerifyResultLabel(reason), expected[i]);
+    metrics.RecordVerify(reason);
+    EXPECT_EQ(MetricValue(registry, "tokend_verify_results_total", {{"result", expected[i]}}), 1.0)
+        << expected[i];
+  }
 }
 
-TEST(MetricsTest, LatencyBucketsSpanTenthOfAMillisecondToFiveSeconds) {
-  const auto& buckets = Metrics::RpcLatencyBuckets();
-  ASSERT_FALSE(buckets.empty());
-  EXPECT_DOUBLE_EQ(buckets.front(), 0.0001);
-  EXPECT_DOUBLE_EQ(buckets.back(), 5.0);
-  for (size_t i = 1; i < buckets.size(); ++i) EXPECT_LT(buckets[i - 1], buckets[i]);
+TEST(TokenMetricsTest, RevocationsAreCountedByWhatTheyNamed) {
+  prometheus::Registry registry;
+  TokenMetrics metrics(registry);
+  metrics.RecordRevocation(storage::RevokeTarget::kSubject);
+  metrics.RecordRevocation(storage::RevokeTarget::kSubject);
+  metrics.RecordRevocation(storage::RevokeTarget::kRefreshToken);
+  metrics.RecordRevocation(static_cast<storage::RevokeTarget>(42));  // ignored, never a crash
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "subject"}}), 2.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "refresh_token"}}), 1.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "access_token"}}), 0.0);
+  EXPECT_EQ(MetricValue(registry, "tokend_revocations_total", {{"kind", "token_id"}}), 0.0);
 }
 
-TEST(MetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
+TEST(TokenMetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.SetActiveSigningKey("kid-1", "EdDSA");
   metrics.SetActiveSigningKey("kid-2", "ES256");
   EXPECT_EQ(MetricValue(registry, "tokend_signing_key_info", {{"kid", "kid-2"}, {"alg", "ES256"}}),
@@ -99,9 +97,9 @@ TEST(MetricsTest, ActiveSigningKeyInfoNamesOnlyTheCurrentKey) {
             std::nullopt);
 }
 
-TEST(MetricsTest, StoreErrorsAndGauges) {
+TEST(TokenMetricsTest, StoreErrorsAndGauges) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.RecordStoreError("RotateRefreshToken", absl::StatusCode::kAborted);
   metrics.RecordStoreError("RotateRefreshToken", absl::StatusCode::kAborted);
   metrics.SetDenylistSizes(3, 2, 1);
@@ -117,7 +115,7 @@ TEST(MetricsTest, StoreErrorsAndGauges) {
   EXPECT_EQ(MetricValue(registry, "tokend_denylist_propagation_seconds"), 1.0);
 }
 
-TEST(MetricsTest, RefreshOutcomeLabelsComeFromTheStoresDecisionOrTheFailure) {
+TEST(TokenMetricsTest, RefreshOutcomeLabelsComeFromTheStoresDecisionOrTheFailure) {
   using storage::RotateOutcome;
   const std::pair<RotateOutcome, std::string_view> decided[] = {
       {RotateOutcome::kRotated, "rotated"},
@@ -136,7 +134,7 @@ TEST(MetricsTest, RefreshOutcomeLabelsComeFromTheStoresDecisionOrTheFailure) {
 
   // Every label is a series from the start, and each outcome counts under its own.
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   for (const std::string_view label : kRefreshOutcomeLabels) {
     EXPECT_EQ(MetricValue(registry, "tokend_refresh_total", {{"outcome", std::string(label)}}), 0.0)
         << label;
@@ -151,9 +149,9 @@ TEST(MetricsTest, RefreshOutcomeLabelsComeFromTheStoresDecisionOrTheFailure) {
   EXPECT_EQ(MetricValue(registry, "tokend_refresh_reuse_detected_total"), 0.0);
 }
 
-TEST(MetricsTest, SerializesAsPrometheusText) {
+TEST(TokenMetricsTest, SerializesAsPrometheusText) {
   prometheus::Registry registry;
-  Metrics metrics(registry);
+  TokenMetrics metrics(registry);
   metrics.RecordRefresh(storage::RotateOutcome::kReuseDetected);
   const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
   EXPECT_NE(text.find("tokend_refresh_total{outcome=\"reuse_detected\"} 1"), std::string::npos);
@@ -161,4 +159,4 @@ TEST(MetricsTest, SerializesAsPrometheusText) {
 }
 
 }  // namespace
-}  // namespace tokend::metrics
+}  // namespace tokend::core
