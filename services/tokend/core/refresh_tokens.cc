@@ -82,10 +82,14 @@ bool IsWellFormedRefreshToken(std::string_view token) {
   return ok;
 }
 
-std::string HashRefreshToken(std::string_view token) {
+absl::StatusOr<std::string> HashRefreshToken(std::string_view token) {
   std::string hash(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
-         reinterpret_cast<unsigned char*>(hash.data()));
+  unsigned int length = 0;
+  if (EVP_Digest(token.data(), token.size(), reinterpret_cast<unsigned char*>(hash.data()), &length,
+                 EVP_sha256(), nullptr) != 1 ||
+      length != SHA256_DIGEST_LENGTH) {
+    return absl::InternalError("SHA-256 failed");
+  }
   return hash;
 }
 

@@ -29,8 +29,10 @@ absl::StatusOr<jwt::SecretData> DeriveChildRefreshToken(const jwt::SecretData& s
 // trailing bits. Checked before any lookup so junk never reaches the store.
 bool IsWellFormedRefreshToken(std::string_view token);
 
-// SHA-256 of the token text: 32 raw bytes, the store's key.
-std::string HashRefreshToken(std::string_view token);
+// SHA-256 of the token text: 32 raw bytes, the store's key. INTERNAL if OpenSSL fails (in
+// OpenSSL 3 a digest can fail, e.g. with a broken provider): a failure must never become a
+// value, or every token would hash alike.
+absl::StatusOr<std::string> HashRefreshToken(std::string_view token);
 
 // `bytes` random bytes from OpenSSL's CSPRNG; INTERNAL if the RNG fails.
 absl::StatusOr<std::string> RandomBytes(size_t bytes);

@@ -206,7 +206,8 @@ absl::StatusOr<IssuedTokens> TokenService::Issue(const IssueParams& params) {
       IssuedTokens out,
       MintAccessToken(params.subject, params.audiences, scopes, params.custom_claims_json,
                       params.client_id, record.family_id, now, ttl));
-  record.token_hash = HashRefreshToken(refresh_token.ExposeSecret());  // never the token itself
+  // Never the token itself.
+  TOKEND_ASSIGN_OR_RETURN(record.token_hash, HashRefreshToken(refresh_token.ExposeSecret()));
   record.subject = params.subject;
   record.client_id = params.client_id;
   record.audiences = params.audiences;
@@ -295,10 +296,10 @@ absl::StatusOr<TokenService::Rotation> TokenService::Rotate(const RefreshParams&
   // One call: the store checks the client and the scopes, and rotates or refuses, under its
   // lock. A refused request (another client, scopes not granted) does not spend the token.
   storage::RotateRequest request;
-  request.parent_hash = HashRefreshToken(params.refresh_token);
+  TOKEND_ASSIGN_OR_RETURN(request.parent_hash, HashRefreshToken(params.refresh_token));
   request.presenting_client_id = params.client_id;
   request.requested_scopes = DedupScopes(params.scopes);
-  request.child.token_hash = HashRefreshToken(child_token.ExposeSecret());
+  TOKEND_ASSIGN_OR_RETURN(request.child.token_hash, HashRefreshToken(child_token.ExposeSecret()));
   request.child.lifetime = config_.refresh_ttl;
   request.now = now;
   request.reuse_grace = config_.refresh_reuse_grace;
@@ -395,8 +396,8 @@ absl::Status TokenService::RevokeAccessToken(const RevokeParams& params, absl::T
 
 absl::Status TokenService::RevokeRefreshToken(const RevokeParams& params, absl::Time now) {
   if (!IsWellFormedRefreshToken(params.value)) return absl::OkStatus();  // unknown: RFC 7009
-  absl::StatusOr<std::optional<storage::RefreshTokenRecord>> found =
-      store_.FindRefreshToken(HashRefreshToken(params.value));
+  TOKEND_ASSIGN_OR_RETURN(const std::string hash, HashRefreshToken(params.value));
+  absl::StatusOr<std::optional<storage::RefreshTokenRecord>> found = store_.FindRefreshToken(hash);
   if (!found.ok()) return StoreError("FindRefreshToken", found.status());
   if (!found->has_value()) return absl::OkStatus();
   const storage::RefreshTokenRecord& record = **found;

@@ -2,6 +2,7 @@
 
 #include <civetweb.h>
 #include <netdb.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -235,10 +236,11 @@ int HttpServer::ServeJwks(mg_connection* conn, bool head) {
   std::string etag = ETagFor(body);
   std::vector<Header> headers = {
       {"Cache-Control",
-       absl::StrCat("public, max-age=", absl::ToInt64Seconds(options_.jwks_max_age))},
-      {"ETag", etag}};
+       absl::StrCat("public, max-age=", absl::ToInt64Seconds(options_.jwks_max_age))}};
+  // No digest, no ETag (and no 304): a made-up tag could answer "unchanged" for a changed set.
+  if (!etag.empty()) headers.push_back({"ETag", etag});
   const char* if_none_match = mg_get_header(conn, "If-None-Match");
-  if (if_none_match != nullptr && IfNoneMatchMatches(if_none_match, etag)) {
+  if (!etag.empty() && if_none_match != nullptr && IfNoneMatchMatches(if_none_match, etag)) {
     mg_response_header_start(conn, 304);
     for (const Header& header : headers) {
       mg_response_header_add(conn, header.name, header.value.c_str(), -1);
@@ -279,7 +281,11 @@ int HttpServer::ServeDiscovery(mg_connection* conn, bool head) {
 
 std::string HttpServer::ETagFor(const std::string& body) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  unsigned int length = 0;
+  if (EVP_Digest(body.data(), body.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
+      length != SHA256_DIGEST_LENGTH) {
+    return std::string();
+  }
   static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
   for (int i = 0; i < 16; ++i) {

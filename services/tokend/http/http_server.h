@@ -54,7 +54,8 @@ class HttpServer {
   // Stops accepting and waits for the handlers running now. Idempotent.
   void Stop();
 
-  // The quoted strong ETag of a body: "\"" + hex(SHA-256(body))[0..32) + "\"". Public for tests.
+  // The quoted strong ETag of a body: "\"" + hex(SHA-256(body))[0..32) + "\"", or empty when the
+  // digest fails (then no ETag is sent). Public for tests.
   static std::string ETagFor(const std::string& body);
   // Whether an If-None-Match header value ("a", W/"b", *) matches `etag`.
   static bool IfNoneMatchMatches(const std::string& header, const std::string& etag);

@@ -52,7 +52,9 @@ TEST(RefreshTokensTest, MalformedTokensAreRecognised) {
 
 TEST(RefreshTokensTest, HashIsSha256) {
   // SHA-256("abc"), FIPS 180-2 B.1.
-  const std::string hash = HashRefreshToken("abc");
+  absl::StatusOr<std::string> digest = HashRefreshToken("abc");
+  ASSERT_TRUE(digest.ok()) << digest.status();
+  const std::string& hash = *digest;
   ASSERT_EQ(hash.size(), 32u);
   EXPECT_EQ(static_cast<unsigned char>(hash[0]), 0xba);
   EXPECT_EQ(static_cast<unsigned char>(hash[31]), 0xad);
