@@ -17,9 +17,7 @@ inline constexpr size_t kP256MaxDerSignatureBytes = 72;
 struct P256DerSignature {
   uint8_t bytes[kP256MaxDerSignatureBytes];
   size_t size = 0;
-  std::string_view view() const {
-    return std::string_view(reinterpret_cast<const char*>(bytes), size);
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes), size}; }
 };
 
 // DER for OpenSSL from a raw ES256 signature. False unless the input is exactly 64 bytes with

@@ -38,7 +38,7 @@ class StrictJsonDocument {
 
 // The string value of `value`, which must be a string.
 inline std::string_view StringOf(const rapidjson::Value& value) {
-  return std::string_view(value.GetString(), value.GetStringLength());
+  return {value.GetString(), value.GetStringLength()};
 }
 
 // Finds the member `name` of an object, or nullptr. Member names are unique after Parse.

@@ -25,7 +25,7 @@ struct XfccElement {
 
 // Bounds on what the parser accepts (a header above them is refused, not truncated).
 struct XfccLimits {
-  static constexpr size_t kMaxHeaderBytes = 64 * 1024;  // room for a Cert and Chain
+  static constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;  // room for a Cert and Chain
   static constexpr size_t kMaxElements = 16;
   static constexpr size_t kMaxPairsPerElement = 32;
 };

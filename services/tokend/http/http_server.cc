@@ -284,7 +284,7 @@ std::string HttpServer::ETagFor(const std::string& body) {
   unsigned int length = 0;
   if (EVP_Digest(body.data(), body.size(), digest, &length, EVP_sha256(), nullptr) != 1 ||
       length != SHA256_DIGEST_LENGTH) {
-    return std::string();
+    return {};
   }
   static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
