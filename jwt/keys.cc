@@ -68,7 +68,7 @@ class KeyMaterial {
 
   bool Verify(std::string_view input, std::string_view signature) const;
   absl::StatusOr<std::string> Sign(std::string_view input) const;
-  std::string Thumbprint() const;
+  absl::StatusOr<std::string> Thumbprint() const;
 };
 
 namespace {
@@ -91,14 +91,15 @@ bool HmacSha256(const SecretData& key, std::string_view input, unsigned char* ou
   return true;
 }
 
-std::string Sha256(std::string_view data) {
+// INTERNAL when OpenSSL fails: an empty digest would make an empty kid.
+absl::StatusOr<std::string> Sha256(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
     ClearOpenSslErrors();
-    return {};
+    return absl::InternalError("SHA-256 failed");
   }
-  return {reinterpret_cast<const char*>(md), len};
+  return std::string(reinterpret_cast<const char*>(md), len);
 }
 
 }  // namespace
@@ -175,7 +176,7 @@ absl::StatusOr<std::string> KeyMaterial::Sign(std::string_view input) const {
   return signature;
 }
 
-std::string KeyMaterial::Thumbprint() const {
+absl::StatusOr<std::string> KeyMaterial::Thumbprint() const {
   // RFC 7638 §3: the required members only, in lexicographic order, no whitespace. Values are
   // base64url or fixed names, so no escaping is needed.
   std::vector<std::pair<std::string_view, std::string_view>> members;
@@ -189,7 +190,8 @@ std::string KeyMaterial::Thumbprint() const {
     json.push_back('"');
   }
   json.push_back('}');
-  return Base64UrlEncode(Sha256(json));
+  TOKEND_ASSIGN_OR_RETURN(const std::string digest, Sha256(json));
+  return Base64UrlEncode(digest);
 }
 
 namespace {
@@ -320,7 +322,7 @@ absl::StatusOr<Parts> PartsFromPkey(EvpPkeyPtr pkey, bool is_private, std::strin
   TOKEND_RETURN_IF_ERROR(Describe(*pub));
   Parts parts;
   parts.algorithm = pub->algorithm;
-  parts.thumbprint = pub->Thumbprint();
+  TOKEND_ASSIGN_OR_RETURN(parts.thumbprint, pub->Thumbprint());
   parts.kid = kid.empty() ? parts.thumbprint : std::string(kid);
   if (is_private) {
     auto priv = std::make_shared<KeyMaterial>();
@@ -348,7 +350,13 @@ absl::StatusOr<Parts> PartsFromSecret(SecretData secret, std::string_view kid) {
   material->secret = std::move(secret);
   Parts parts;
   parts.algorithm = Algorithm::kHS256;
-  parts.thumbprint = material->Thumbprint();
+  absl::StatusOr<std::string> thumbprint = material->Thumbprint();
+  if (!thumbprint.ok()) {
+    OPENSSL_cleanse(material->public_members[0].value.data(),
+                    material->public_members[0].value.size());
+    return thumbprint.status();
+  }
+  parts.thumbprint = *std::move(thumbprint);
   // The "k" member was only needed for the thumbprint; keep no second copy of the secret.
   OPENSSL_cleanse(material->public_members[0].value.data(),
                   material->public_members[0].value.size());

@@ -177,6 +177,8 @@ std::string KekRing::Describe() const {
 
 absl::StatusOr<std::string> SealSigningKey(const Kek& kek, const jwt::SigningKey& key) {
   const jwt::SecretData der = key.ExportPrivatePkcs8Der();
+  // The export is empty when OpenSSL fails: sealing that would store a key that can never sign.
+  if (der.empty()) return absl::InternalError("cannot export the signing key to seal it");
   return kek.Seal(der.ExposeSecret(),
                   SigningKeyAad(key.kid(), jwt::AlgorithmName(key.algorithm())));
 }
